@@ -1,0 +1,3 @@
+from mner.cli.main import app
+
+app(prog_name="mner")

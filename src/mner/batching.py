@@ -1,0 +1,56 @@
+"""Posts -> model inputs. The one place a list of `Post`s becomes tensors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from mner.data.post import Post
+from mner.modules.word_shape import shape_ids
+
+
+@dataclass
+class Batch:
+    posts: list[Post]
+    features: dict[str, torch.Tensor]  # encoder-specific inputs
+    shape_ids: torch.Tensor  # (b, w) word-shape ids, 0 = pad
+    mask: torch.Tensor  # (b, w) True on real words
+    labels: torch.Tensor | None  # (b, w) label ids, 0 on padding
+
+    def to(self, device: torch.device | str) -> "Batch":
+        return Batch(
+            self.posts,
+            {k: v.to(device) for k, v in self.features.items()},
+            self.shape_ids.to(device),
+            self.mask.to(device),
+            None if self.labels is None else self.labels.to(device),
+        )
+
+
+def make_batch(encoder: Any, posts: list[Post], label_index: dict[str, int] | None = None,
+               second_segment: str | None = None) -> Batch:
+    """Tensors for `posts`; labels only when `label_index` is given and posts carry tags.
+
+    `second_segment` names a `visual_text` entry (e.g. "caption") appended as a
+    second encoder segment (context fusion); posts without it get none.
+    """
+    if any(not p.tokens for p in posts):
+        raise ValueError("empty posts cannot be batched; filter them first (they have no entities)")
+    token_lists = [p.tokens for p in posts]
+    second = [p.visual_text.get(second_segment) for p in posts] if second_segment else None
+    features = encoder.featurize(token_lists, second)
+    shapes = shape_ids(token_lists)  # (b, w)
+    mask = shapes > 0  # (b, w)
+    labels = None
+    if label_index is not None and all(p.tags is not None for p in posts):
+        labels = torch.zeros_like(shapes)  # (b, w)
+        for i, post in enumerate(posts):
+            try:
+                labels[i, : len(post.tokens)] = torch.tensor([label_index[t] for t in post.tags or []])
+            except KeyError as err:
+                where = f"{post.source.path}:{post.source.line}: " if post.source else ""
+                raise ValueError(f"{where}post {post.id!r} has tag {err.args[0]!r}, unknown to this model "
+                                 f"(labels: {sorted(label_index)})") from None
+    return Batch(posts, features, shapes, mask, labels)

@@ -1,0 +1,88 @@
+"""save_pretrained / from_pretrained for MnerModel, and atomic file writes.
+
+A model directory holds:
+  config.json        the full run config (model section used to rebuild)
+  labels.json        the label list, in output order
+  model.safetensors  every weight (encoder included): no pickle, ever
+  metrics.json       the dev scores it was selected on
+  encoder_config/, tokenizer/ (HF encoders) or vocab.json (BiLSTM)
+Directories are written to a temporary sibling and renamed into place, so a
+crash never leaves a half-written model where a good one was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from mner.model import MnerModel
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_directory(target: Path, write: Any) -> None:
+    """Call `write(tmp_dir)`, then swap tmp_dir into `target` by rename."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    try:
+        write(tmp)
+        old = target.with_name(f".{target.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        if target.exists():
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old.exists():
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def state_dict_for_saving(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+
+
+def write_model_files(model: MnerModel, directory: Path, metrics: dict[str, Any] | None = None) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(model.config, indent=2), encoding="utf-8")
+    (directory / "labels.json").write_text(json.dumps(model.labels), encoding="utf-8")
+    (directory / "metrics.json").write_text(json.dumps(metrics or {}, indent=2), encoding="utf-8")
+    save_file(state_dict_for_saving(model), str(directory / "model.safetensors"), metadata={"format": "pt"})
+    model.text_encoder.save_assets(directory)
+
+
+def save_pretrained(model: MnerModel, directory: str | Path, metrics: dict[str, Any] | None = None) -> None:
+    atomic_directory(Path(directory), lambda tmp: write_model_files(model, tmp, metrics))
+
+
+def from_pretrained(directory: str | Path, device: str = "cpu") -> MnerModel:
+    from mner.builders import build_model
+
+    directory = Path(directory)
+    for name in ("config.json", "labels.json", "model.safetensors"):
+        if not (directory / name).exists():
+            raise FileNotFoundError(f"{directory} is not an mner model directory: {name} is missing")
+    config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
+    model = build_model(config["model"], labels, saved_dir=directory)
+    state = load_file(str(directory / "model.safetensors"), device=device)
+    model.load_state_dict(state, strict=True)
+    model.config = config
+    return model.to(device).eval()

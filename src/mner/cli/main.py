@@ -1,0 +1,140 @@
+"""`mner` command line: a thin layer that parses arguments and calls the Python API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mner.cli.data import data_app
+
+app = typer.Typer(help="Multimodal named entity recognition for social-media posts.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.add_typer(data_app, name="data")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def train(
+    config: Path = typer.Argument(..., help="YAML config (see configs/)."),
+    overrides: Optional[list[str]] = typer.Argument(None, help="key.sub=value overrides, e.g. train.epochs=3"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in output_dir."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Train a model; writes a run folder (output_dir) holding the best model in best/."""
+    from mner.config import load_config
+    from mner.training.loop import TrainingError
+    from mner.training.run import train_run
+
+    try:
+        cfg = load_config(config, overrides or [])
+        summary = train_run(cfg, resume=resume, progress_bar=not quiet)
+    except (TrainingError, FileExistsError, FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    typer.echo(f"best dev F1 {summary['dev']['f1']:.2f} at epoch {summary['best_epoch']}; "
+               f"model in {Path(cfg['output_dir']) / 'best'}")
+
+
+def _load_posts(data: Path, fmt: Optional[str], images: Optional[Path], captions: Optional[Path],
+                knowledge: Optional[Path]) -> list:
+    from mner.data.readers import attach_visual_text, read_posts
+
+    posts = read_posts(data, fmt, images_dir=images)
+    for name, path in (("caption", captions), ("knowledge", knowledge)):
+        if path is not None:
+            attach_visual_text(posts, path, name)
+    return posts
+
+
+@app.command()
+def evaluate(
+    run_dir: Path = typer.Argument(..., help="Run folder or model directory."),
+    data: Path = typer.Option(..., "--data", help="Labelled posts to score."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Input format (default: auto-detect)."),
+    captions: Optional[Path] = typer.Option(None, "--captions", help="Caption file attached as visual text."),
+    knowledge: Optional[Path] = typer.Option(None, "--knowledge", help="Knowledge file attached as visual text."),
+    images: Optional[Path] = typer.Option(None, "--images", help="Folder holding the posts' images."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    batch_size: int = typer.Option(64, "--batch-size"),
+) -> None:
+    """Entity-level P/R/F1 (micro, per type) and token-level macro F1 on a labelled file."""
+    from mner.evaluation import evaluate as evaluate_posts
+    from mner.metrics import EntityScores
+    from mner.predict import Tagger
+
+    try:
+        tagger = Tagger.load(run_dir)
+        posts = _load_posts(data, fmt, images, captions, knowledge)
+        scores = evaluate_posts(tagger.model, posts, batch_size)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    if as_json:
+        typer.echo(json.dumps(scores))
+        return
+    typer.echo(EntityScores.from_dict(scores).format_table())
+    typer.echo(f"\ntoken macro F1 {scores['token_macro_f1']:.2f} (relaxed {scores['token_macro_f1_relaxed']:.2f}); "
+               f"subword macro F1 {scores.get('subword_macro_f1', float('nan')):.2f}")
+
+
+@app.command()
+def predict(
+    run_dir: Path = typer.Argument(..., help="Run folder or model directory."),
+    text: Optional[str] = typer.Argument(None, help="One post's text."),
+    image: Optional[list[Path]] = typer.Option(None, "--image", help="Image(s) of the post."),
+    caption: Optional[str] = typer.Option(None, "--caption", help="Caption of the post's image."),
+    input_path: Optional[Path] = typer.Option(None, "--input", help="JSONL posts (tokens or text per line)."),
+    output_path: Optional[Path] = typer.Option(None, "--output", help="Where to write predictions (JSONL)."),
+    batch_size: int = typer.Option(64, "--batch-size"),
+) -> None:
+    """Entities of one post, or of every post of a JSONL file."""
+    from mner.predict import Tagger
+
+    if (text is None) == (input_path is None):
+        _fail("give either a TEXT or --input FILE")
+    try:
+        tagger = Tagger.load(run_dir, batch_size=batch_size)
+    except FileNotFoundError as err:
+        _fail(str(err))
+    if text is not None:
+        post = {"text": text, "images": [str(p) for p in image or []]}
+        if caption:
+            post["visual_text"] = {"caption": caption}
+        entities = tagger.predict(post)
+        if not entities:
+            typer.echo("(no entities)")
+        for e in entities:
+            typer.echo(f"{e.text}\t{e.type}\t{e.score:.3f}")
+        return
+    from mner.cli.predict_file import predict_file
+
+    try:
+        count = predict_file(tagger, input_path, output_path)  # type: ignore[arg-type]
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    typer.echo(f"wrote predictions for {count} posts to {output_path or 'stdout'}", err=True)
+
+
+@app.command()
+def quickstart(
+    output_dir: Path = typer.Option(Path("runs/quickstart"), "--output-dir"),
+    epochs: int = typer.Option(4, "--epochs"),
+    encoder: str = typer.Option("minilm-l6", "--encoder", help="Preset, hub id or local path."),
+) -> None:
+    """Train on the bundled sample posts with the offline encoder, print scores and an example."""
+    from mner.quickstart import run_quickstart
+
+    try:
+        run_quickstart(output_dir, epochs=epochs, encoder=encoder, echo=typer.echo)
+    except (FileExistsError, ValueError, OSError) as err:
+        _fail(str(err))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app(sys.argv[1:])

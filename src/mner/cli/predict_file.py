@@ -1,0 +1,45 @@
+"""Batch prediction over a JSONL file: the engine behind `mner predict --input`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+
+def read_jsonl_items(path: Path) -> list[dict[str, Any]]:
+    items = []
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
+            if not isinstance(item, dict) or not ("tokens" in item or "text" in item):
+                raise ValueError(f"{path}:{line_no}: expected an object with 'tokens' or 'text'")
+            items.append(item)
+    return items
+
+
+def predict_file(tagger: Any, input_path: Path, output_path: Path | None, chunk: int = 256) -> int:
+    from mner.predict import as_post
+
+    items = read_jsonl_items(input_path)
+    out = open(output_path, "w", encoding="utf-8") if output_path else sys.stdout
+    try:
+        with tqdm(total=len(items), desc="predict", unit="post", disable=output_path is None) as bar:
+            for start in range(0, len(items), chunk):
+                posts = [as_post(item, start + i) for i, item in enumerate(items[start : start + chunk])]
+                for post, entities in zip(posts, tagger.predict_many(posts)):
+                    record = {"id": post.id, "tokens": post.tokens, "entities": [e.to_dict() for e in entities]}
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                bar.update(len(posts))
+    finally:
+        if output_path:
+            out.close()
+    return len(items)

@@ -1,0 +1,85 @@
+"""Run configuration: YAML files with defaults, plus `key.sub=value` overrides.
+
+A config is a plain nested dict (JSON-serialisable, saved in every run and
+checkpoint). Only builders (`mner.builders`) and the training runner read it.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULTS: dict[str, Any] = {
+    "data": {
+        "format": None,  # auto-detect
+        "train": None,
+        "dev": None,
+        "images": None,
+        "visual_text": {},  # name -> {train: path, dev: path}
+        "type_map": None,  # None = tags.DEFAULT_TYPE_MAP
+        "max_train_posts": None,
+    },
+    "model": {
+        "encoder": {"name": "encoder.hf.v1", "model": "minilm-l6", "pooling": "first", "max_length": 256},
+        "word_shape_dim": 16,  # 0 disables the casing features
+        "head": {"name": "head.crf.v1"},
+        "dropout": 0.1,
+        "second_segment": None,  # e.g. "caption": context fusion with that visual text
+    },
+    "train": {
+        "epochs": 10,
+        "batch_size": 16,
+        "eval_batch_size": 64,
+        "lr": {"encoder": 5.0e-5, "head": 1.0e-3},
+        "weight_decay": 0.01,
+        "scheduler": {"name": "linear", "warmup": 0.1},
+        "grad_clip": 1.0,
+        "patience": 3,
+        "seed": 42,
+        "class_weighting": False,
+        "bucket_by_length": True,
+        "threads": None,
+        "all_o_patience": 3,
+    },
+    "output_dir": "runs/run",
+}
+
+
+def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and out[key]:
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def apply_override(config: dict[str, Any], assignment: str) -> None:
+    """`train.epochs=3` sets config["train"]["epochs"] = 3 (value parsed as YAML)."""
+    if "=" not in assignment:
+        raise ValueError(f"override {assignment!r} is not of the form key.sub=value")
+    key, raw = assignment.split("=", 1)
+    parts = key.strip().split(".")
+    node = config
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"override {assignment!r}: {part!r} is not a section")
+    node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict[str, Any]:
+    config = copy.deepcopy(DEFAULTS)
+    if path is not None:
+        with open(path, encoding="utf-8") as handle:
+            loaded = yaml.safe_load(handle) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: a config must be a mapping")
+        config = deep_merge(config, loaded)
+    for assignment in overrides or []:
+        apply_override(config, assignment)
+    return config

@@ -1,0 +1,1 @@
+"""Data layer: the canonical `Post` type, tag schemes, images and readers."""

@@ -1,0 +1,63 @@
+"""MnerModel: text encoder (+ word shape) (+ fusion) -> head, composed from parts.
+
+The model never sees a config: builders (`mner.builders`) construct the parts
+and hand them in. `save_pretrained`/`from_pretrained` live in
+`mner.checkpoint` so this file stays about the forward pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from mner.batching import Batch
+from mner.modules.word_shape import WordShapeEmbedding
+
+
+class MnerModel(nn.Module):
+    def __init__(self, text_encoder: nn.Module, head: nn.Module, labels: list[str],
+                 word_shape: WordShapeEmbedding | None = None, dropout: float = 0.1,
+                 second_segment: str | None = None):
+        super().__init__()
+        self.text_encoder = text_encoder
+        self.word_shape = word_shape
+        self.head = head
+        self.labels = list(labels)
+        self.label_index = {label: i for i, label in enumerate(self.labels)}
+        self.dropout = nn.Dropout(dropout)
+        self.second_segment = second_segment
+        self.config: dict[str, Any] = {}  # set by the builder; saved with the weights
+
+    def batch(self, posts: list, with_labels: bool = True) -> Batch:
+        from mner.batching import make_batch
+
+        return make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment)
+
+    def emissions(self, batch: Batch) -> torch.Tensor:
+        states = self.text_encoder(batch.features)  # (b, w, d)
+        if self.word_shape is not None:
+            states = torch.cat([states, self.word_shape(batch.shape_ids)], dim=-1)  # (b, w, d + s)
+        return self.head.emissions(self.dropout(states))  # (b, w, L)
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        if batch.labels is None:
+            raise ValueError("this batch has no gold tags")
+        return self.head.loss(self.emissions(batch), batch.labels, batch.mask)
+
+    @torch.inference_mode()
+    def decode(self, batch: Batch) -> tuple[list[list[str]], list[list[float]]]:
+        """Predicted tags and per-word confidences for each post."""
+        paths, confidences = self.head.decode(self.emissions(batch), batch.mask)
+        return [[self.labels[i] for i in path] for path in paths], confidences
+
+    def parameter_groups(self) -> dict[str, list[tuple[str, nn.Parameter]]]:
+        """Named parameters per module group, for per-module learning rates."""
+        groups: dict[str, list[tuple[str, nn.Parameter]]] = {}
+        for name, param in self.named_parameters():
+            if not param.requires_grad:
+                continue
+            group = "encoder" if name.startswith("text_encoder.") else "head"
+            groups.setdefault(group, []).append((name, param))
+        return groups

@@ -1,0 +1,1 @@
+"""Neural building blocks: text encoders, word features, heads (and later visual/fusion)."""

@@ -1,0 +1,1 @@
+"""Tagging heads: emissions over word states -> loss and decoded tags."""

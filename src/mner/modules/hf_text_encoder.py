@@ -1,0 +1,90 @@
+"""Any Hugging Face encoder (BERT, RoBERTa, BERTweet, XLM-R, DeBERTa) as a word encoder.
+
+The module owns its featurizer (tokenizer + word alignment) so the rest of
+mner only ever sees words. Word states are gathered from the subword states
+by flat index: first subword (default) or the mean of a word's subwords.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from mner.modules.subword_featurizer import SubwordFeaturizer
+
+
+def _load_tokenizer(name_or_path: str) -> Any:
+    from transformers import AutoTokenizer
+
+    try:  # byte-level BPE tokenizers need a prefix space to tokenize pre-split words
+        return AutoTokenizer.from_pretrained(name_or_path, add_prefix_space=True)
+    except (TypeError, ValueError):
+        return AutoTokenizer.from_pretrained(name_or_path)
+
+
+class HfTextEncoder(nn.Module):
+    """Encodes posts into word states `(b, w, d)`."""
+
+    def __init__(self, backbone: nn.Module, tokenizer: Any, pooling: str = "first", max_length: int = 256):
+        super().__init__()
+        self.backbone = backbone
+        self.tokenizer = tokenizer
+        self.featurizer = SubwordFeaturizer(tokenizer, max_length=max_length, pooling=pooling)
+        self.hidden_size = int(backbone.config.hidden_size)
+        self.uses_token_types = int(getattr(backbone.config, "type_vocab_size", 0) or 0) > 1
+
+    @classmethod
+    def from_name(cls, name_or_path: str, pooling: str = "first", max_length: int = 256) -> "HfTextEncoder":
+        """Pretrained weights from a hub id or a local directory."""
+        from transformers import AutoModel
+
+        backbone = AutoModel.from_pretrained(name_or_path, add_pooling_layer=False) if _is_bert_like(
+            name_or_path
+        ) else AutoModel.from_pretrained(name_or_path)
+        return cls(backbone, _load_tokenizer(name_or_path), pooling, max_length)
+
+    @classmethod
+    def from_saved(cls, directory: Path, pooling: str = "first", max_length: int = 256) -> "HfTextEncoder":
+        """Architecture from a saved config and tokenizer; weights are loaded by the caller."""
+        from transformers import AutoConfig, AutoModel
+
+        config = AutoConfig.from_pretrained(directory / "encoder_config")
+        try:
+            backbone = AutoModel.from_config(config, add_pooling_layer=False)
+        except TypeError:
+            backbone = AutoModel.from_config(config)
+        return cls(backbone, _load_tokenizer(str(directory / "tokenizer")), pooling, max_length)
+
+    def save_assets(self, directory: Path) -> None:
+        """What `from_saved` needs besides the weights: the config and tokenizer."""
+        self.backbone.config.save_pretrained(directory / "encoder_config")
+        self.tokenizer.save_pretrained(directory / "tokenizer")
+
+    def featurize(self, token_lists: list[list[str]], second: list[str | None] | None = None) -> dict:
+        return self.featurizer(token_lists, second)
+
+    def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        kwargs = {"input_ids": features["input_ids"], "attention_mask": features["attention_mask"]}
+        if self.uses_token_types:
+            kwargs["token_type_ids"] = features["token_type_ids"]
+        hidden = self.backbone(**kwargs).last_hidden_state  # (r, s, d)
+        flat = hidden.reshape(-1, hidden.shape[-1])  # (r*s, d)
+        index = features["word_index"]  # (b, w, k)
+        if index.shape[-1] == 1:
+            return flat[index[..., 0]]  # (b, w, d) first subword
+        mask = features["word_subword_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, w, k, 1)
+        summed = (flat[index] * mask).sum(2)  # (b, w, d)
+        return summed / mask.sum(2).clamp(min=1.0)
+
+
+def _is_bert_like(name_or_path: str) -> bool:
+    """BERT-family models accept add_pooling_layer; we never use the pooler."""
+    try:
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(name_or_path).model_type in {"bert", "roberta", "xlm-roberta", "camembert"}
+    except Exception:  # noqa: BLE001 - fall back to the plain call, which reports the real error
+        return False

@@ -1,0 +1,148 @@
+"""Words -> subword rows for a Hugging Face encoder, and the index back to words.
+
+Why per-word tokenization with a cache: social-media posts repeat words a
+lot, and tokenizing each distinct word once keeps Python work off the hot
+path. A word the tokenizer maps to nothing (an emoji variation selector,
+a zero-width joiner) becomes the unknown token, so every word has a state.
+
+Long posts: a post whose subwords do not fit in the encoder's limit is cut
+into consecutive chunks of whole words, each encoded as its own row; the
+word states are gathered back into one sequence, so no word is dropped.
+A second segment (caption / knowledge, context fusion) is only appended
+when the post fits in one row; it is truncated to the room left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+
+@dataclass
+class SpecialTokens:
+    """Where a tokenizer puts its special tokens around one or two segments."""
+
+    prefix: list[int]
+    middle: list[int]
+    suffix: list[int]
+    pad_id: int
+    unk_id: int
+    second_type_id: int  # token_type id of segment B (0 for models without types)
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Any) -> "SpecialTokens":
+        a = tokenizer("x", add_special_tokens=False)["input_ids"]
+        b = tokenizer("y", add_special_tokens=False)["input_ids"]
+        pair = tokenizer("x", "y")
+        ids = pair["input_ids"]
+        ia = _find(ids, a, 0)
+        ib = _find(ids, b, ia + len(a))
+        types = pair.get("token_type_ids") or [0] * len(ids)
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        unk = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else pad
+        return cls(ids[:ia], ids[ia + len(a) : ib], ids[ib + len(b) :], pad, unk, types[ib])
+
+
+def _find(seq: list[int], sub: list[int], start: int) -> int:
+    for i in range(start, len(seq) - len(sub) + 1):
+        if seq[i : i + len(sub)] == sub:
+            return i
+    raise ValueError("could not locate the segment in the tokenizer's pair encoding")
+
+
+class SubwordFeaturizer:
+    """Turns word lists (and optional second segments) into encoder inputs."""
+
+    def __init__(self, tokenizer: Any, max_length: int = 256, pooling: str = "first"):
+        if pooling not in ("first", "mean"):
+            raise ValueError(f"pooling must be 'first' or 'mean', not {pooling!r}")
+        self.tokenizer = tokenizer
+        limit = getattr(tokenizer, "model_max_length", max_length) or max_length
+        self.max_length = int(min(max_length, limit if limit < 100_000 else max_length))
+        self.pooling = pooling
+        self.special = SpecialTokens.from_tokenizer(tokenizer)
+        self._cache: dict[str, list[int]] = {}
+
+    def word_pieces(self, word: str) -> list[int]:
+        pieces = self._cache.get(word)
+        if pieces is None:
+            pieces = self.tokenizer([word], is_split_into_words=True, add_special_tokens=False)[
+                "input_ids"
+            ] or [self.special.unk_id]
+            self._cache[word] = pieces
+        return pieces
+
+    def _chunks(self, pieces: list[list[int]]) -> list[tuple[int, int]]:
+        """Word ranges [a, b) whose subwords fit in one row."""
+        room = self.max_length - len(self.special.prefix) - len(self.special.suffix)
+        chunks, start, used = [], 0, 0
+        for i, p in enumerate(pieces):
+            n = min(len(p), room)  # a single giant word is cut to the room
+            if used + n > room and i > start:
+                chunks.append((start, i))
+                start, used = i, 0
+            used += n
+        chunks.append((start, len(pieces)))
+        return chunks
+
+    def __call__(
+        self, token_lists: list[list[str]], second: list[str | None] | None = None
+    ) -> dict[str, torch.Tensor]:
+        sp = self.special
+        room = self.max_length - len(sp.prefix) - len(sp.suffix)
+        rows: list[list[int]] = []
+        types: list[list[int]] = []
+        word_pos: list[list[list[int]]] = []  # per post, per word: flat positions of its subwords
+        for b, words in enumerate(token_lists):
+            pieces = [self.word_pieces(w)[:room] for w in words]
+            positions: list[list[int]] = []
+            chunks = self._chunks(pieces) if words else [(0, 0)]
+            for start, end in chunks:
+                row = list(sp.prefix)
+                for p in pieces[start:end]:
+                    positions.append([(len(rows), len(row) + k) for k in range(len(p))])
+                    row.extend(p)
+                n_first = -1  # -1: a single segment, every token is type 0
+                text_b = second[b] if second is not None and len(chunks) == 1 else None
+                if text_b:
+                    left = self.max_length - len(row) - len(sp.middle) - len(sp.suffix)
+                    ids_b = self.tokenizer(text_b, add_special_tokens=False)["input_ids"][: max(left, 0)]
+                    row.extend(sp.middle)
+                    n_first = len(row)  # the separator belongs to segment A (BERT convention)
+                    row.extend(ids_b)
+                row.extend(sp.suffix)
+                rows.append(row)
+                n_first = len(row) if n_first < 0 else n_first
+                types.append([0] * n_first + [sp.second_type_id] * (len(row) - n_first))
+            word_pos.append(positions)  # type: ignore[arg-type]
+        seq = max(len(r) for r in rows)
+        r = len(rows)
+        input_ids = torch.full((r, seq), sp.pad_id, dtype=torch.long)  # (r, s)
+        attention = torch.zeros((r, seq), dtype=torch.long)  # (r, s)
+        type_ids = torch.zeros((r, seq), dtype=torch.long)  # (r, s)
+        for i, (row, ty) in enumerate(zip(rows, types)):
+            input_ids[i, : len(row)] = torch.tensor(row)
+            attention[i, : len(row)] = 1
+            type_ids[i, : len(ty)] = torch.tensor(ty)
+        b = len(token_lists)
+        w = max(1, max(len(t) for t in token_lists))
+        k = 1 if self.pooling == "first" else max(1, max((len(p) for ps in word_pos for p in ps), default=1))
+        index = torch.zeros((b, w, k), dtype=torch.long)  # (b, w, k) flat subword positions
+        sub_mask = torch.zeros((b, w, k), dtype=torch.bool)  # (b, w, k)
+        n_sub = torch.zeros((b, w), dtype=torch.long)  # (b, w) subwords per word
+        for i, positions in enumerate(word_pos):
+            for j, pos in enumerate(positions):
+                n_sub[i, j] = len(pos)
+                for q, (row, col) in enumerate(pos[:k]):
+                    index[i, j, q] = row * seq + col
+                    sub_mask[i, j, q] = True
+        return {
+            "input_ids": input_ids,
+            "attention_mask": attention,
+            "token_type_ids": type_ids,
+            "word_index": index,
+            "word_subword_mask": sub_mask,
+            "subwords_per_word": n_sub,
+        }

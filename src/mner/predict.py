@@ -1,0 +1,71 @@
+"""The user-facing prediction API, shared by the CLI and (later) the server.
+
+    tagger = Tagger.load("runs/twitter2017")        # a run folder or a model directory
+    entities = tagger.predict("Kawhi Leonard wins the #NBAAwards")
+    for e in entities: print(e.text, e.type, e.score)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mner.checkpoint import from_pretrained
+from mner.data.post import Entity, Post
+from mner.data.tags import bio_to_spans
+from mner.data.tokenize import tokenize
+from mner.evaluation import predict_tags
+
+
+def resolve_model_dir(path: str | Path) -> Path:
+    """A run folder holds the model in `best/`; a model directory is itself."""
+    path = Path(path)
+    if (path / "model.safetensors").exists():
+        return path
+    if (path / "best" / "model.safetensors").exists():
+        return path / "best"
+    raise FileNotFoundError(f"{path} holds no mner model (no model.safetensors here or in best/)")
+
+
+def as_post(item: Post | str | dict[str, Any], index: int = 0) -> Post:
+    if isinstance(item, Post):
+        return item
+    if isinstance(item, str):
+        return Post(id=f"post-{index}", tokens=tokenize(item))
+    if isinstance(item, dict):
+        if "tokens" not in item and "text" in item:
+            item = {**item, "tokens": tokenize(item["text"]), "id": item.get("id", f"post-{index}")}
+        return Post.from_dict({"id": f"post-{index}", **item})
+    raise TypeError(f"cannot predict on a {type(item).__name__}: give a Post, a string or a dict")
+
+
+def spans_to_entities(post: Post, tags: list[str], confidences: list[float]) -> list[Entity]:
+    entities = []
+    for start, end, entity_type in bio_to_spans(tags):
+        score = sum(confidences[start:end]) / (end - start) if confidences else None
+        entities.append(Entity(start, end, entity_type, score=score, text=" ".join(post.tokens[start:end])))
+    return entities
+
+
+class Tagger:
+    def __init__(self, model: Any, batch_size: int = 64):
+        self.model = model
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu", batch_size: int = 64) -> "Tagger":
+        return cls(from_pretrained(resolve_model_dir(path), device=device), batch_size)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.model.labels
+
+    def predict(self, item: Post | str | dict[str, Any]) -> list[Entity]:
+        """Entities of one post (a Post, raw text, or a JSONL-style dict)."""
+        return self.predict_many([item])[0]
+
+    def predict_many(self, items: Iterable[Post | str | dict[str, Any]]) -> list[list[Entity]]:
+        posts = [as_post(item, i) for i, item in enumerate(items)]
+        tags, confidences = predict_tags(self.model, posts, self.batch_size)
+        return [spans_to_entities(p, t, c) for p, t, c in zip(posts, tags, confidences)]

@@ -1,0 +1,1 @@
+"""Training: optimiser groups, LR schedules, batching order, the loop, resumable runs."""

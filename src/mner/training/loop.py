@@ -1,0 +1,82 @@
+"""The training loop: yields one `Evaluation` per epoch; the caller logs and saves.
+
+Kept free of file I/O (spaCy's habit): `mner.training.run` decides what to
+write, so tests can drive the loop directly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from mner.data.post import Post
+from mner.evaluation import evaluate
+from mner.training.order import epoch_batches
+from mner.training.schedule import LrSchedule
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on usefully (NaN loss, a model that only predicts O)."""
+
+
+@dataclass
+class Evaluation:
+    epoch: int
+    step: int
+    train_loss: float
+    scores: dict[str, Any]
+    lr_scale: float
+    seconds: float
+    is_best: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def train_epochs(model: Any, optimizer: torch.optim.Optimizer, schedule: LrSchedule, train: list[Post],
+                 dev: list[Post], cfg: dict[str, Any], start_epoch: int = 0, best_f1: float = -1.0,
+                 progress_bar: bool = True) -> Iterator[Evaluation]:
+    """Train from `start_epoch` to `cfg['epochs']`, evaluating on `dev` after each epoch."""
+    from tqdm.auto import tqdm
+
+    lengths = [len(p.tokens) for p in train]
+    steps_per_epoch = math.ceil(len(train) / cfg["batch_size"])
+    step = start_epoch * steps_per_epoch
+    clip = float(cfg.get("grad_clip") or 0.0)
+    all_o_evals = 0
+    for epoch in range(start_epoch, int(cfg["epochs"])):
+        model.train()
+        started = time.perf_counter()
+        batches = epoch_batches(lengths, cfg["batch_size"], int(cfg["seed"]), epoch, cfg.get("bucket_by_length", True))
+        total_loss, bar = 0.0, tqdm(batches, desc=f"epoch {epoch + 1}", disable=not progress_bar, leave=False)
+        for ids in bar:
+            scale = schedule.apply(optimizer, step)
+            batch = model.batch([train[i] for i in ids])
+            loss = model.loss(batch)
+            if not torch.isfinite(loss):
+                raise TrainingError(f"loss became {loss.item()} at epoch {epoch + 1}, step {step}: lower the "
+                                    "learning rates (train.lr.*) or keep train.grad_clip > 0")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            total_loss += loss.item()
+            step += 1
+            bar.set_postfix(loss=f"{loss.item():.3f}", best_f1=f"{max(best_f1, 0):.2f}")
+        train_seconds = time.perf_counter() - started
+        scores = evaluate(model, dev, cfg.get("eval_batch_size", 64))
+        schedule.on_evaluation(scores["f1"])
+        if scores["n_pred"] == 0 and scores["n_gold"] > 0:
+            all_o_evals += 1
+            if all_o_evals >= int(cfg.get("all_o_patience", 3)):
+                raise TrainingError(f"the model has predicted only O on dev for {all_o_evals} evaluations: "
+                                    "the learning rate is likely too high (or far too low), or the tags are all O")
+        else:
+            all_o_evals = 0
+        is_best = scores["f1"] > best_f1
+        best_f1 = max(best_f1, scores["f1"])
+        yield Evaluation(epoch + 1, step, total_loss / max(1, len(batches)), scores, scale, train_seconds, is_best)

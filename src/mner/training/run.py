@@ -1,0 +1,139 @@
+"""`mner train`: config -> data -> model -> loop, with a run folder that survives interruption.
+
+RUN_DIR/
+  config.yaml      the resolved config (what was actually run)
+  metrics.csv      one row per evaluation (epoch, loss, dev P/R/F1, lr scale, seconds)
+  best/            the best model so far (an mner model directory, see checkpoint.py)
+  checkpoint/      the last epoch's weights + optimiser + progress, for --resume
+  summary.json     best dev scores, epochs run, training time
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from mner.builders import build_model
+from mner.checkpoint import atomic_write_text, save_pretrained
+from mner.data.post import Post
+from mner.data.tags import bio_labels, entity_types
+from mner.training.loop import Evaluation, train_epochs
+from mner.training.optim import build_optimizer
+from mner.training.schedule import LrSchedule
+from mner.training.state import load_training_checkpoint, save_training_checkpoint
+
+CSV_FIELDS = ["epoch", "step", "train_loss", "precision", "recall", "f1", "token_macro_f1", "lr_scale",
+              "train_seconds", "is_best"]
+
+
+def load_split(data_cfg: dict[str, Any], split: str) -> list[Post]:
+    from mner.data.readers import attach_visual_text, read_posts
+
+    path = data_cfg.get(split)
+    if not path:
+        raise ValueError(f"data.{split} is not set: give a file in the config or as data.{split}=PATH")
+    posts = read_posts(path, data_cfg.get("format"), images_dir=data_cfg.get("images"), type_map=data_cfg.get("type_map"))
+    for name, files in (data_cfg.get("visual_text") or {}).items():
+        if files and files.get(split):
+            attach_visual_text(posts, files[split], name)
+    return posts
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _csv_row(ev: Evaluation) -> dict[str, Any]:
+    s = ev.scores
+    return {"epoch": ev.epoch, "step": ev.step, "train_loss": round(ev.train_loss, 5),
+            "precision": round(s["precision"], 3), "recall": round(s["recall"], 3), "f1": round(s["f1"], 3),
+            "token_macro_f1": round(s["token_macro_f1"], 3), "lr_scale": round(ev.lr_scale, 5),
+            "train_seconds": round(ev.seconds, 1), "is_best": int(ev.is_best)}
+
+
+def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool = True,
+              log: Any = print, train_posts: list[Post] | None = None, dev_posts: list[Post] | None = None) -> dict[str, Any]:
+    """Train per `config`; return the summary (best dev scores, timing)."""
+    run_dir = Path(config["output_dir"])
+    checkpoint_dir = run_dir / "checkpoint"
+    tcfg = config["train"]
+    if tcfg.get("threads"):
+        torch.set_num_threads(int(tcfg["threads"]))
+    if not resume and checkpoint_dir.exists():
+        raise FileExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another "
+                              "output_dir")
+    seed_everything(int(tcfg["seed"]))
+    train = train_posts if train_posts is not None else load_split(config["data"], "train")
+    dev = dev_posts if dev_posts is not None else load_split(config["data"], "dev")
+    if config["data"].get("max_train_posts"):
+        train = train[: int(config["data"]["max_train_posts"])]
+    skipped = sum(1 for p in train if not p.tokens)
+    train = [p for p in train if p.tokens]
+    if skipped:
+        log(f"skipped {skipped} empty training posts (an empty post has no entities to learn)")
+    labels = bio_labels(sorted(entity_types([t for p in train + dev for t in (p.tags or [])])))
+    model = build_model(config["model"], labels, train, use_class_weights=bool(tcfg.get("class_weighting")))
+    model.config = {**config, "model": config["model"]}
+    optimizer = build_optimizer(model, tcfg["lr"], float(tcfg.get("weight_decay", 0.0)))
+    steps_per_epoch = -(-len(train) // int(tcfg["batch_size"]))
+    schedule = LrSchedule(tcfg.get("scheduler") or {}, steps_per_epoch * int(tcfg["epochs"]), steps_per_epoch)
+
+    start_epoch, best_f1, bad_epochs, elapsed = 0, -1.0, 0, 0.0
+    if resume and checkpoint_dir.exists():
+        progress = load_training_checkpoint(checkpoint_dir, model, optimizer)
+        start_epoch, best_f1 = progress["epoch"], progress["best_f1"]
+        bad_epochs, elapsed = progress["bad_epochs"], progress["train_seconds"]
+        schedule.state = progress["schedule"]
+        log(f"resuming {run_dir} after epoch {start_epoch} (best dev F1 so far {best_f1:.2f})")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+    log(f"training on {len(train)} posts, evaluating on {len(dev)}; labels: {', '.join(labels)}")
+
+    metrics_csv = run_dir / "metrics.csv"
+    history: list[dict[str, Any]] = []
+    if start_epoch and metrics_csv.exists():
+        with open(metrics_csv, encoding="utf-8") as handle:
+            history = [r for r in csv.DictReader(handle) if int(r["epoch"]) <= start_epoch]
+    stopped_early = False
+    for ev in train_epochs(model, optimizer, schedule, train, dev, tcfg, start_epoch, best_f1, progress_bar):
+        elapsed += ev.seconds
+        history.append(_csv_row(ev))
+        _write_csv(metrics_csv, history)
+        if ev.is_best:
+            best_f1, bad_epochs = ev.scores["f1"], 0
+            save_pretrained(model, run_dir / "best", {"epoch": ev.epoch, "dev": ev.scores})
+        else:
+            bad_epochs += 1
+        log(f"epoch {ev.epoch}: loss {ev.train_loss:.4f}  dev P {ev.scores['precision']:.2f} "
+            f"R {ev.scores['recall']:.2f} F1 {ev.scores['f1']:.2f}{'  (best)' if ev.is_best else ''}  "
+            f"[{ev.seconds:.0f}s]")
+        progress = {"epoch": ev.epoch, "best_f1": best_f1, "bad_epochs": bad_epochs, "train_seconds": elapsed,
+                    "schedule": schedule.state, "last_scores": {"epoch": ev.epoch, "dev": ev.scores}}
+        save_training_checkpoint(checkpoint_dir, model, optimizer, progress)
+        if bad_epochs >= int(tcfg.get("patience", 0) or 10**9):
+            log(f"early stop: no better dev F1 for {bad_epochs} epochs")
+            stopped_early = True
+            break
+    best = json.loads((run_dir / "best" / "metrics.json").read_text(encoding="utf-8"))
+    summary = {"best_epoch": best["epoch"], "dev": best["dev"], "epochs_run": len(history),
+               "train_seconds": round(elapsed, 1), "stopped_early": stopped_early}
+    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
+    return summary
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())

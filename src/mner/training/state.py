@@ -1,0 +1,67 @@
+"""Resumable training state without pickle.
+
+The optimiser's tensors and the torch RNG go to `trainer.safetensors`; the
+rest (param-group settings, epoch, best F1, schedule state) to
+`trainer_state.json`. Written atomically with the weights after every
+evaluation, under `RUN_DIR/checkpoint/`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from mner.checkpoint import atomic_directory, write_model_files
+
+
+def optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    state = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for pid, entry in state["state"].items():
+        for key, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim.{pid}.{key}"] = value.detach().contiguous().cpu()
+            else:
+                scalars.setdefault(str(pid), {})[key] = value
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in state["param_groups"]]
+    return tensors, {"param_groups": groups, "scalars": scalars}
+
+
+def optimizer_from_flat(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        if name.startswith("optim."):
+            _, pid, key = name.split(".", 2)
+            state.setdefault(int(pid), {})[key] = value
+    for pid, entry in meta["scalars"].items():
+        state.setdefault(int(pid), {}).update(entry)
+    groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()} for g in meta["param_groups"]]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def save_training_checkpoint(directory: Path, model: Any, optimizer: torch.optim.Optimizer,
+                             progress: dict[str, Any]) -> None:
+    def write(tmp: Path) -> None:
+        write_model_files(model, tmp, progress.get("last_scores"))
+        tensors, meta = optimizer_to_flat(optimizer)
+        tensors["rng.torch"] = torch.get_rng_state()
+        save_file(tensors, str(tmp / "trainer.safetensors"))
+        (tmp / "trainer_state.json").write_text(json.dumps({**meta, "progress": progress}, indent=1), encoding="utf-8")
+
+    atomic_directory(directory, write)
+
+
+def load_training_checkpoint(directory: Path, model: Any, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """Restore weights, optimiser and RNG in place; return the saved progress dict."""
+    weights = load_file(str(directory / "model.safetensors"))
+    model.load_state_dict(weights, strict=True)
+    tensors = load_file(str(directory / "trainer.safetensors"))
+    meta = json.loads((directory / "trainer_state.json").read_text(encoding="utf-8"))
+    optimizer_from_flat(optimizer, tensors, meta)
+    torch.set_rng_state(tensors["rng.torch"])
+    return meta["progress"]

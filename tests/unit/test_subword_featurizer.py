@@ -1,0 +1,55 @@
+import torch
+
+from mner.modules.hf_text_encoder import HfTextEncoder
+
+
+def test_first_subword_alignment_and_unknown_words(tiny_bert_dir):
+    encoder = HfTextEncoder.from_name(str(tiny_bert_dir))
+    features = encoder.featurize([["Alice", "wins", "😀"], ["paris"]])
+    ids = features["input_ids"]
+    tok = encoder.tokenizer
+    assert ids[0, 0].item() == tok.cls_token_id
+    # every word points at its first piece; a word with no pieces becomes [UNK]
+    first = features["word_index"][0, :, 0]
+    assert ids.flatten()[first].tolist()[-1] == tok.unk_token_id
+    assert features["subwords_per_word"][0].tolist()[:2] == [1, 1]
+    states = encoder(features)
+    assert states.shape == (2, 3, 32)
+
+
+def test_long_post_is_chunked_not_truncated(tiny_bert_dir):
+    encoder = HfTextEncoder.from_name(str(tiny_bert_dir), max_length=8)
+    words = ["alice", "bob", "smith", "apple"] * 6  # 24 one-piece words, rows hold 6
+    features = encoder.featurize([words])
+    assert features["input_ids"].shape[0] == 4  # 4 rows of 6 words
+    assert (features["subwords_per_word"][0] == 1).all()
+    states = encoder(features)
+    assert states.shape == (1, 24, 32)
+    # each chunk is encoded exactly like that chunk alone
+    alone = encoder(encoder.featurize([words[6:12]]))
+    encoder.eval()
+    with torch.no_grad():
+        assert torch.allclose(encoder(features)[0, 6:12], encoder(encoder.featurize([words[6:12]]))[0], atol=1e-5)
+    assert alone.shape == (1, 6, 32)
+
+
+def test_second_segment_gets_type_one_and_does_not_shift_words(tiny_bert_dir):
+    encoder = HfTextEncoder.from_name(str(tiny_bert_dir))
+    plain = encoder.featurize([["alice", "in", "paris"]])
+    paired = encoder.featurize([["alice", "in", "paris"]], ["a city at night"])
+    assert torch.equal(plain["word_index"], paired["word_index"])
+    types = paired["token_type_ids"][0].tolist()
+    n_plain = plain["input_ids"].shape[1]
+    assert types[:n_plain] == [0] * n_plain and set(types[n_plain:]) == {1}
+    assert plain["token_type_ids"].sum() == 0
+
+
+def test_mean_pooling_averages_a_words_pieces(tiny_bert_dir):
+    encoder = HfTextEncoder.from_name(str(tiny_bert_dir), pooling="mean").eval()
+    features = encoder.featurize([["alicez", "paris"]])
+    n = features["subwords_per_word"][0, 0].item()
+    assert n > 1
+    with torch.no_grad():
+        hidden = encoder.backbone(input_ids=features["input_ids"], attention_mask=features["attention_mask"]).last_hidden_state
+        states = encoder(features)
+    assert torch.allclose(states[0, 0], hidden[0, 1 : 1 + n].mean(0), atol=1e-5)
