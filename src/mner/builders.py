@@ -33,7 +33,9 @@ def build_text_encoder(cfg: dict[str, Any], train_posts: list[Post] | None = Non
         from mner.modules.hf_text_encoder import HfTextEncoder
 
         quiet_transformers()
-        kwargs = {"pooling": cfg.get("pooling", "first"), "max_length": int(cfg.get("max_length", 256))}
+        second_max = cfg.get("second_max_length")
+        kwargs = {"pooling": cfg.get("pooling", "first"), "max_length": int(cfg.get("max_length", 256)),
+                  "second_max_length": int(second_max) if second_max else None}
         if saved_dir is not None:
             return HfTextEncoder.from_saved(saved_dir, **kwargs)
         return HfTextEncoder.from_name(resolve_model_name(cfg["model"]), **kwargs)

@@ -97,9 +97,10 @@ def test_clip_checkpoint_gives_the_vision_tower_only(tiny_clip_dir, images, tmp_
     assert not any("text" in name for name in encoder.state_dict())
     out = encoder(encoder.featurize([post("p", ["blue.jpg"])]))
     assert out.tokens.shape == (1, 5, 8)  # 2x2 patches + CLS
-    rebuilt = roundtrip(encoder, tmp_path / "saved", lambda d: PixelEncoder.from_saved(d, output_dim=8,
-                                                                                      tokens="patches", image_root=images))
-    assert torch.allclose(rebuilt.eval()(rebuilt.featurize([post("p", ["blue.jpg"])])).tokens, out.tokens, atol=1e-6)
+    kwargs = dict(output_dim=8, tokens="patches", image_root=images)
+    rebuilt = roundtrip(encoder, tmp_path / "saved", lambda d: PixelEncoder.from_saved(d, **kwargs)).eval()
+    assert type(rebuilt.backbone).__name__ == "CLIPVisionModel"  # rebuilt offline from the saved vision config
+    assert torch.allclose(rebuilt(rebuilt.featurize([post("p", ["blue.jpg"])])).tokens, out.tokens, atol=1e-6)
 
 
 def test_conv_maps_become_tokens(tiny_resnet_dir, images):

@@ -79,4 +79,5 @@ def test_round_trip(tmp_path, region_posts):
     encoder = RegionEncoder(**kwargs).eval()
     rebuilt = roundtrip(encoder, tmp_path / "saved", lambda _d: RegionEncoder(**kwargs)).eval()
     with torch.no_grad():
-        assert torch.equal(encoder(encoder.featurize(region_posts)).tokens, rebuilt(rebuilt.featurize(region_posts)).tokens)
+        a, b = encoder(encoder.featurize(region_posts)), rebuilt(rebuilt.featurize(region_posts))
+    assert torch.equal(a.tokens, b.tokens) and torch.equal(a.mask, b.mask)

@@ -55,15 +55,20 @@ def _find(seq: list[int], sub: list[int], start: int) -> int:
 class SubwordFeaturizer:
     """Turns word lists (and optional second segments) into encoder inputs."""
 
-    def __init__(self, tokenizer: Any, max_length: int = 256, pooling: str = "first"):
+    def __init__(self, tokenizer: Any, max_length: int = 256, pooling: str = "first",
+                 second_max_length: int | None = None):
         if pooling not in ("first", "mean"):
             raise ValueError(f"pooling must be 'first' or 'mean', not {pooling!r}")
         self.tokenizer = tokenizer
         limit = getattr(tokenizer, "model_max_length", max_length) or max_length
         self.max_length = int(min(max_length, limit if limit < 100_000 else max_length))
         self.pooling = pooling
+        # a cap on the second segment's subwords: long knowledge texts would otherwise
+        # multiply the encoder's cost per post
+        self.second_max_length = second_max_length
         self.special = SpecialTokens.from_tokenizer(tokenizer)
         self._cache: dict[str, list[int]] = {}
+        self._second_cache: dict[str, list[int]] = {}
 
     def word_pieces(self, word: str) -> list[int]:
         pieces = self._cache.get(word)
@@ -72,6 +77,15 @@ class SubwordFeaturizer:
                 "input_ids"
             ] or [self.special.unk_id]
             self._cache[word] = pieces
+        return pieces
+
+    def _second_pieces(self, text: str) -> list[int]:
+        # the same caption recurs for every post of an image (and across epochs): cache it
+        pieces = self._second_cache.get(text)
+        if pieces is None:
+            pieces = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            if len(self._second_cache) < 200_000:
+                self._second_cache[text] = pieces
         return pieces
 
     def _chunks(self, pieces: list[list[int]]) -> list[tuple[int, int]]:
@@ -108,7 +122,9 @@ class SubwordFeaturizer:
                 text_b = second[b] if second is not None and len(chunks) == 1 else None
                 if text_b:
                     left = self.max_length - len(row) - len(sp.middle) - len(sp.suffix)
-                    ids_b = self.tokenizer(text_b, add_special_tokens=False)["input_ids"][: max(left, 0)]
+                    if self.second_max_length is not None:
+                        left = min(left, self.second_max_length)
+                    ids_b = self._second_pieces(text_b)[: max(left, 0)]
                     row.extend(sp.middle)
                     n_first = len(row)  # the separator belongs to segment A (BERT convention)
                     row.extend(ids_b)
