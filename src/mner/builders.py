@@ -37,8 +37,12 @@ def build_text_encoder(cfg: dict[str, Any], train_posts: list[Post] | None = Non
         kwargs = {"pooling": cfg.get("pooling", "first"), "max_length": int(cfg.get("max_length", 256)),
                   "second_max_length": int(second_max) if second_max else None}
         if saved_dir is not None:
-            return HfTextEncoder.from_saved(saved_dir, **kwargs)
-        return HfTextEncoder.from_name(resolve_model_name(cfg["model"]), **kwargs)
+            encoder = HfTextEncoder.from_saved(saved_dir, **kwargs)
+        else:
+            encoder = HfTextEncoder.from_name(resolve_model_name(cfg["model"]), **kwargs)
+        if cfg.get("freeze_word_embeddings"):
+            encoder.freeze_word_embeddings()
+        return encoder
     if name == "encoder.bilstm.v1":
         from mner.modules.bilstm_encoder import BiLstmEncoder, WordVocab, load_vectors
 
@@ -86,8 +90,19 @@ def build_model(model_cfg: dict[str, Any], labels: list[str], train_posts: list[
     word_shape = WordShapeEmbedding(shape_dim) if shape_dim > 0 else None
     # on load the saved `class_weights` buffer restores the weights, so none are computed
     weights = class_weights(labels, train_posts) if use_class_weights and train_posts and saved_dir is None else None
-    head = build_head(model_cfg["head"], encoder.hidden_size + shape_dim, labels, weights)
+    word_dim = encoder.hidden_size + shape_dim
+    visual = fusion = None
+    if model_cfg.get("visual"):
+        from mner.builders_visual import build_fusion_module, build_visual
+
+        visual = build_visual(model_cfg["visual"], encoder, saved_dir)
+        fusion_cfg = model_cfg.get("fusion") or {"name": "fusion.cross_attention.v1"}
+        fusion = build_fusion_module(fusion_cfg, word_dim, visual.output_dim)
+        word_dim = fusion.output_dim
+    elif model_cfg.get("fusion"):
+        raise ValueError("model.fusion needs a model.visual module to fuse with")
+    head = build_head(model_cfg["head"], word_dim, labels, weights)
     model = MnerModel(encoder, head, labels, word_shape, float(model_cfg.get("dropout", 0.1)),
-                      model_cfg.get("second_segment"))
+                      model_cfg.get("second_segment"), visual, fusion)
     model.config = {"model": model_cfg}
     return model

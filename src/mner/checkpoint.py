@@ -66,6 +66,8 @@ def write_model_files(model: MnerModel, directory: Path, metrics: dict[str, Any]
     (directory / "metrics.json").write_text(json.dumps(metrics or {}, indent=2), encoding="utf-8")
     save_file(state_dict_for_saving(model), str(directory / "model.safetensors"), metadata={"format": "pt"})
     model.text_encoder.save_assets(directory)
+    if model.visual is not None and hasattr(model.visual, "save_assets"):
+        model.visual.save_assets(directory)
 
 
 def save_pretrained(model: MnerModel, directory: str | Path, metrics: dict[str, Any] | None = None) -> None:

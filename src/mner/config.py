@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
         "epochs": 10,
         "batch_size": 16,
         "eval_batch_size": 64,
-        "lr": {"encoder": 5.0e-5, "head": 1.0e-3},
+        "lr": {"encoder": 5.0e-5, "head": 1.0e-3, "fusion": 1.0e-3, "visual": 1.0e-3},
         "weight_decay": 0.01,
         "scheduler": {"name": "linear", "warmup": 0.1},
         "grad_clip": 1.0,

@@ -19,10 +19,15 @@ from mner.modules.word_shape import WordShapeEmbedding
 class MnerModel(nn.Module):
     def __init__(self, text_encoder: nn.Module, head: nn.Module, labels: list[str],
                  word_shape: WordShapeEmbedding | None = None, dropout: float = 0.1,
-                 second_segment: str | None = None):
+                 second_segment: str | None = None, visual: nn.Module | None = None,
+                 fusion: nn.Module | None = None):
         super().__init__()
+        if (visual is None) != (fusion is None):
+            raise ValueError("a visual module and a fusion come together")
         self.text_encoder = text_encoder
         self.word_shape = word_shape
+        self.visual = visual
+        self.fusion = fusion
         self.head = head
         self.labels = list(labels)
         self.label_index = {label: i for i, label in enumerate(self.labels)}
@@ -33,12 +38,16 @@ class MnerModel(nn.Module):
     def batch(self, posts: list, with_labels: bool = True) -> Batch:
         from mner.batching import make_batch
 
-        return make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment)
+        return make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment,
+                          self.visual)
 
     def emissions(self, batch: Batch) -> torch.Tensor:
         states = self.text_encoder(batch.features)  # (b, w, d)
         if self.word_shape is not None:
             states = torch.cat([states, self.word_shape(batch.shape_ids)], dim=-1)  # (b, w, d + s)
+        if self.visual is not None and self.fusion is not None:
+            visual = self.visual(batch.visual_features)  # VisualTokens: (b, v, dv), (b, v)
+            states = self.fusion(states, batch.mask, visual)  # (b, w, f)
         return self.head.emissions(self.dropout(states))  # (b, w, L)
 
     def loss(self, batch: Batch) -> torch.Tensor:
@@ -58,6 +67,7 @@ class MnerModel(nn.Module):
         for name, param in self.named_parameters():
             if not param.requires_grad:
                 continue
-            group = "encoder" if name.startswith("text_encoder.") else "head"
+            prefix = name.split(".", 1)[0]
+            group = {"text_encoder": "encoder", "visual": "visual", "fusion": "fusion"}.get(prefix, "head")
             groups.setdefault(group, []).append((name, param))
         return groups

@@ -25,4 +25,9 @@ def build_optimizer(model: Any, lr: dict[str, float], weight_decay: float) -> to
             if params:
                 param_groups.append({"params": params, "lr": float(lr[group]), "weight_decay": wd,
                                      "group": group, "base_lr": float(lr[group])})
-    return torch.optim.AdamW(param_groups)
+    # fused: one kernel over all tensors instead of ~10 small ops per tensor (the
+    # single-tensor default spent a quarter of a CPU training step in Python)
+    try:
+        return torch.optim.AdamW(param_groups, fused=True)
+    except (RuntimeError, TypeError):  # a device/dtype without a fused kernel
+        return torch.optim.AdamW(param_groups, foreach=True)
