@@ -63,6 +63,7 @@ def evaluate(
     images: Optional[Path] = typer.Option(None, "--images", help="Folder holding the posts' images."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     batch_size: int = typer.Option(64, "--batch-size"),
+    ablate: Optional[str] = typer.Option(None, "--ablate", help="zero-image | shuffle-image | no-visual-text"),
 ) -> None:
     """Entity-level P/R/F1 (micro, per type) and token-level macro F1 on a labelled file."""
     from mner.evaluation import evaluate as evaluate_posts
@@ -72,7 +73,13 @@ def evaluate(
     try:
         tagger = Tagger.load(run_dir)
         posts = _load_posts(data, fmt, images, captions, knowledge)
+        if ablate:
+            from mner.ablations import ablate as ablate_posts
+
+            posts = ablate_posts(posts, ablate)
         scores = evaluate_posts(tagger.model, posts, batch_size)
+        if ablate:
+            scores["ablation"] = ablate
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     if as_json:
@@ -119,6 +126,21 @@ def predict(
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     typer.echo(f"wrote predictions for {count} posts to {output_path or 'stdout'}", err=True)
+
+
+@app.command()
+def experiment(
+    grid: Path = typer.Argument(..., help="Grid YAML: base config, seeds, variants (see mner.experiments)."),
+) -> None:
+    """Train a grid of variants x seeds; write a markdown table of mean ± std dev F1."""
+    from mner.experiments import load_grid, run_grid
+    from mner.training.loop import TrainingError
+
+    try:
+        table = run_grid(load_grid(grid), log=typer.echo)
+    except (TrainingError, FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    typer.echo(table)
 
 
 @app.command()
