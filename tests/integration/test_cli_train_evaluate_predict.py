@@ -84,3 +84,12 @@ def test_predict_file_reports_the_bad_line(trained_run):
     src.write_text('{"text": "ok"}\n{not json\n')
     result = CliRunner().invoke(app, ["predict", str(trained_run / "run"), "--input", str(src)])
     assert result.exit_code == 1 and "bad.jsonl:2:" in result.output
+
+
+def test_evaluate_with_ablations(trained_run):
+    args = ["evaluate", str(trained_run / "run"), "--data", str(trained_run / "dev.jsonl"), "--json"]
+    result = CliRunner().invoke(app, [*args, "--ablate", "shuffle-image"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["ablation"] == "shuffle-image"
+    bad = CliRunner().invoke(app, [*args, "--ablate", "everything"])
+    assert bad.exit_code == 1 and "unknown ablation" in bad.output

@@ -61,3 +61,18 @@ def test_all_o_predictions_stop_training(tmp_path, tiny_bert_dir):
     cfg["train"]["all_o_patience"] = 2
     with pytest.raises(TrainingError, match="only O"):
         train_run(cfg, train_posts=all_o, dev_posts=dev, progress_bar=False, log=lambda *_: None)
+
+
+def test_ill_formed_gold_tags_are_repaired_for_training(tmp_path, tiny_bert_dir):
+    """A stray I- in the training tags must not reach the constrained CRF as an impossible path."""
+    from mner.training.run import well_formed_targets
+
+    stray = Post(id="s", tokens=["in", "paris", "now"], tags=["O", "I-LOC", "O"])
+    assert well_formed_targets([stray])[0].tags == ["O", "B-LOC", "O"]
+    assert stray.tags == ["O", "I-LOC", "O"]  # the caller's post is not modified
+    posts = make_posts(4) + [stray] * 2
+    summary = train_run(_cfg(tmp_path / "r", tiny_bert_dir, 1), train_posts=posts, dev_posts=posts,
+                        progress_bar=False, log=lambda *_: None)
+    rows = (tmp_path / "r" / "metrics.csv").read_text().splitlines()
+    assert float(rows[1].split(",")[2]) < 100  # the mean loss stays O(words), not O(10^4)
+    assert summary["epochs_run"] == 1
