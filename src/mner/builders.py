@@ -91,18 +91,23 @@ def build_model(model_cfg: dict[str, Any], labels: list[str], train_posts: list[
     # on load the saved `class_weights` buffer restores the weights, so none are computed
     weights = class_weights(labels, train_posts) if use_class_weights and train_posts and saved_dir is None else None
     word_dim = encoder.hidden_size + shape_dim
-    visual = fusion = None
+    visual = fusion = prompt = None
     if model_cfg.get("visual"):
         from mner.builders_visual import build_fusion_module, build_visual
 
         visual = build_visual(model_cfg["visual"], encoder, saved_dir)
         fusion_cfg = model_cfg.get("fusion") or {"name": "fusion.cross_attention.v1"}
+        if fusion_cfg["name"] == "fusion.visual_prompt.v1":
+            from mner.builders_visual import build_visual_prompt
+
+            prompt = build_visual_prompt(fusion_cfg, encoder, visual.output_dim)
+            fusion_cfg = {"name": "fusion.text_only.v1"}  # the image already reached every layer
         fusion = build_fusion_module(fusion_cfg, word_dim, visual.output_dim)
         word_dim = fusion.output_dim
     elif model_cfg.get("fusion"):
         raise ValueError("model.fusion needs a model.visual module to fuse with")
     head = build_head(model_cfg["head"], word_dim, labels, weights)
     model = MnerModel(encoder, head, labels, word_shape, float(model_cfg.get("dropout", 0.1)),
-                      model_cfg.get("second_segment"), visual, fusion)
+                      model_cfg.get("second_segment"), visual, fusion, prompt)
     model.config = {"model": model_cfg}
     return model

@@ -7,7 +7,9 @@ Visual modules (`model.visual.name`):
                      features cached on disk (`cache_dir:`); `multi_image: {num_layers: 1}` adds
                      the TPM-MI image-position embedding + transformer across a post's images
   visual.regions.v1  region features + box geometry (VinVL npz attached as Post.regions)
-Fusions (`model.fusion.name`): see `mner.modules.fusion.registry` / docs/fusion.md.
+Fusions (`model.fusion.name`): see `mner.modules.fusion.registry` / docs/fusion.md, plus
+  fusion.visual_prompt.v1  visual tokens as prefix keys/values in every encoder layer
+                           (TPM-MI / HVPNeT; `mner.modules.visual_prompt`)
 """
 
 from __future__ import annotations
@@ -62,3 +64,15 @@ def build_fusion_module(cfg: dict[str, Any], text_dim: int, visual_dim: int) -> 
 
     options = {k: v for k, v in cfg.items() if k != "name"}
     return build_fusion(cfg["name"], text_dim, visual_dim, **options)
+
+
+def build_visual_prompt(cfg: dict[str, Any], text_encoder: nn.Module, visual_dim: int) -> nn.Module:
+    from mner.modules.visual_prompt import VisualPrompt, enable_prefix_attention
+
+    backbone = getattr(text_encoder, "backbone", None)
+    if backbone is None:
+        raise ValueError("fusion.visual_prompt.v1 needs a Hugging Face text encoder (encoder.hf.v1)")
+    enable_prefix_attention(backbone)
+    config = backbone.config
+    return VisualPrompt(visual_dim, config.num_hidden_layers, config.num_attention_heads, config.hidden_size,
+                        float(cfg.get("dropout", 0.1)))

@@ -20,7 +20,7 @@ class MnerModel(nn.Module):
     def __init__(self, text_encoder: nn.Module, head: nn.Module, labels: list[str],
                  word_shape: WordShapeEmbedding | None = None, dropout: float = 0.1,
                  second_segment: str | None = None, visual: nn.Module | None = None,
-                 fusion: nn.Module | None = None):
+                 fusion: nn.Module | None = None, prompt: nn.Module | None = None):
         super().__init__()
         if (visual is None) != (fusion is None):
             raise ValueError("a visual module and a fusion come together")
@@ -28,6 +28,7 @@ class MnerModel(nn.Module):
         self.word_shape = word_shape
         self.visual = visual
         self.fusion = fusion
+        self.prompt = prompt  # visual prefix keys/values for every encoder layer (optional)
         self.head = head
         self.labels = list(labels)
         self.label_index = {label: i for i, label in enumerate(self.labels)}
@@ -42,11 +43,17 @@ class MnerModel(nn.Module):
                           self.visual)
 
     def emissions(self, batch: Batch) -> torch.Tensor:
-        states = self.text_encoder(batch.features)  # (b, w, d)
+        visual = self.visual(batch.visual_features) if self.visual is not None else None  # (b, v, dv), (b, v)
+        if self.prompt is not None and visual is not None:
+            from mner.modules.visual_prompt import prompts_active
+
+            with prompts_active(self.prompt(visual)):
+                states = self.text_encoder(batch.features)  # (b, w, d) words that saw the image in every layer
+        else:
+            states = self.text_encoder(batch.features)  # (b, w, d)
         if self.word_shape is not None:
             states = torch.cat([states, self.word_shape(batch.shape_ids)], dim=-1)  # (b, w, d + s)
-        if self.visual is not None and self.fusion is not None:
-            visual = self.visual(batch.visual_features)  # VisualTokens: (b, v, dv), (b, v)
+        if visual is not None and self.fusion is not None:
             states = self.fusion(states, batch.mask, visual)  # (b, w, f)
         return self.head.emissions(self.dropout(states))  # (b, w, L)
 
@@ -68,6 +75,7 @@ class MnerModel(nn.Module):
             if not param.requires_grad:
                 continue
             prefix = name.split(".", 1)[0]
-            group = {"text_encoder": "encoder", "visual": "visual", "fusion": "fusion"}.get(prefix, "head")
+            group = {"text_encoder": "encoder", "visual": "visual", "fusion": "fusion",
+                     "prompt": "fusion"}.get(prefix, "head")
             groups.setdefault(group, []).append((name, param))
         return groups

@@ -51,12 +51,12 @@ def _visual_cfg(kind: str, tiny_vit_dir, cache_dir) -> dict:
 
 
 def _fusion_cfg(name: str) -> dict:
-    options = {"fusion.linear.v1": {"hidden": 16}, "fusion.text_only.v1": {}}
+    options = {"fusion.linear.v1": {"hidden": 16}, "fusion.text_only.v1": {}, "fusion.visual_prompt.v1": {}}
     return {"name": name, **options.get(name, {"hidden": 16, "num_heads": 2})}
 
 
 @pytest.mark.parametrize("visual", VISUALS)
-@pytest.mark.parametrize("fusion", sorted(FUSIONS))
+@pytest.mark.parametrize("fusion", [*sorted(FUSIONS), "fusion.visual_prompt.v1"])
 def test_pair_builds_trains_and_round_trips(tmp_path, tiny_bert_dir, tiny_vit_dir, visual, fusion):
     posts = _posts(tmp_path)
     model_cfg = {
