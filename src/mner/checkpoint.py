@@ -76,6 +76,7 @@ def save_pretrained(model: MnerModel, directory: str | Path, metrics: dict[str, 
 
 def from_pretrained(directory: str | Path, device: str = "cpu") -> MnerModel:
     from mner.builders import build_model
+    from mner.export.int8 import maybe_quantize
 
     directory = Path(directory)
     for name in ("config.json", "labels.json", "model.safetensors"):
@@ -84,6 +85,7 @@ def from_pretrained(directory: str | Path, device: str = "cpu") -> MnerModel:
     config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
     labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
     model = build_model(config["model"], labels, saved_dir=directory)
+    model = maybe_quantize(model, directory)  # int8 exports: swap in Int8Linear before loading their weights
     state = load_file(str(directory / "model.safetensors"), device=device)
     model.load_state_dict(state, strict=True)
     model.config = config

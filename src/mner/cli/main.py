@@ -158,5 +158,11 @@ def quickstart(
         _fail(str(err))
 
 
+from mner.cli.bench import bench, export  # noqa: E402 - registered after the core commands for --help order
+
+app.command()(bench)
+app.command()(export)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app(sys.argv[1:])

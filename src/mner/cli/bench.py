@@ -1,0 +1,78 @@
+"""`mner bench` and `mner export`: parse, call `mner.bench` / `mner.export`, print.
+
+Registered in cli/main.py with `app.command()(bench)` and `app.command()(export)`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import NoReturn, Optional
+
+import typer
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="Tiny random encoder and generated posts: a smoke test in "
+                                                      "seconds (its numbers mean nothing)."),
+    data_train: Optional[Path] = typer.Option(None, "--data-train", help="Training posts (default: the configs')."),
+    data_dev: Optional[Path] = typer.Option(None, "--data-dev", help="Dev posts (default: the configs')."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="Preset, hub id or local path (default minilm-l6)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs for every system (default 5; quick 3)."),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir",
+                                              help="Where bench.md/json/png go (default runs/bench[-quick])."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch / onnxruntime threads (default: torch's)."),
+    text_config: Path = typer.Option(Path("configs/twitter2017/text_minilm.yaml"), "--text-config",
+                                     help="mner's text-only config (full mode)."),
+    mm_config: Optional[Path] = typer.Option(Path("configs/twitter2017/context_caption_minilm.yaml"), "--mm-config",
+                                             help="mner's multimodal config (full mode); 'none' skips it."),
+    b1_posts: Optional[int] = typer.Option(None, "--b1-posts", help="Posts timed one by one (default 200; quick 8)."),
+    repeats: Optional[int] = typer.Option(None, "--repeats", help="Batch-64 passes, median kept (default 3; quick 1)."),
+) -> None:
+    """Benchmark mner against a plain Hugging Face fine-tune: F1, training time, speed, memory, size, int8, ONNX."""
+    from mner.bench import BenchOptions, run_bench
+
+    if quick and encoder:
+        _fail("--quick uses a tiny random encoder; drop --encoder or --quick")
+    if mm_config is not None and str(mm_config).lower() == "none":
+        mm_config = None
+    options = BenchOptions(quick=quick, output_dir=output_dir, encoder=encoder or "minilm-l6", epochs=epochs,
+                           data_train=data_train, data_dev=data_dev, text_config=text_config, mm_config=mm_config,
+                           threads=threads, b1_posts=b1_posts, repeats=repeats)
+    given = {"--data-train": data_train, "--data-dev": data_dev, "--encoder": encoder, "--epochs": epochs,
+             "--output-dir": output_dir, "--threads": threads, "--b1-posts": b1_posts, "--repeats": repeats}
+    if not quick:
+        given.update({"--text-config": text_config, "--mm-config": mm_config})
+    # the report's "Reproduce" line: this command, rebuilt from what was parsed
+    options.command = " ".join(["mner bench", *(["--quick"] if quick else []),
+                                *(f"{flag} {shlex.quote(str(value))}" for flag, value in given.items() if value)])
+    try:
+        result = run_bench(options, log=typer.echo)
+    except (FileExistsError, FileNotFoundError, ValueError, ImportError) as err:
+        _fail(str(err))
+    for row in result["systems"]:
+        typer.echo(f"{row['name']:<16} F1 {row['f1']:6.2f}  {row['posts_per_s_b64']:9.1f} posts/s (b64)  "
+                   f"p50 {row['p50_ms_b1']:7.2f} ms (b1)  {row['size_mb']:8.1f} MB")
+
+
+def export(
+    run_dir: Path = typer.Argument(..., help="Run folder or model directory."),
+    to: str = typer.Option(..., "--to", help="int8 (dynamic int8 Linear layers, torch) or onnx (onnxruntime)."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Directory to write (default RUN_DIR-int8/-onnx)."),
+) -> None:
+    """Export a trained model as dynamic int8 (loads with Tagger.load) or ONNX (loads with OnnxTagger)."""
+    from mner.bench.speed import size_mb
+    from mner.export import export_model
+    from mner.predict import resolve_model_dir
+
+    try:
+        source = resolve_model_dir(run_dir)
+        path = export_model(run_dir, to, output)
+    except (FileNotFoundError, ValueError, ImportError, RuntimeError) as err:
+        _fail(str(err))
+    typer.echo(f"wrote {path} ({size_mb(path):.1f} MB; the fp32 model is {size_mb(source):.1f} MB)")

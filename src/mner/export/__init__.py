@@ -1,0 +1,53 @@
+"""Compressed copies of a trained model: dynamic int8 (torch) and ONNX (onnxruntime).
+
+    export_model("runs/twitter2017", "int8", "runs/twitter2017-int8")   # mner export RUN --to int8
+    Tagger.load("runs/twitter2017-int8").predict("...")                # int8 Linear layers, fp32 rest
+    export_model("runs/twitter2017", "onnx", "runs/twitter2017-onnx")   # mner export RUN --to onnx
+    OnnxTagger.load("runs/twitter2017-onnx").predict("...")            # same spans as the torch model
+    load_tagger(path)                                                  # whichever of the three `path` holds
+
+What stays fp32 and why: `mner.export.int8` (int8) and `mner.export.onnx_export` (ONNX).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mner.export.int8 import Int8Linear, export_int8, maybe_quantize, quantize_model, quantized_modules
+
+TARGETS = ("int8", "onnx")
+
+
+def default_output(run_dir: str | Path, to: str) -> Path:
+    """`runs/x` -> `runs/x-int8` (a sibling, so the source run is never touched)."""
+    run_dir = Path(run_dir)
+    return run_dir.with_name(f"{run_dir.name}-{to}")
+
+
+def export_model(run_dir: str | Path, to: str, output: str | Path | None = None) -> Path:
+    if to not in TARGETS:
+        raise ValueError(f"unknown export target {to!r}; choose from {', '.join(TARGETS)}")
+    output = Path(output) if output is not None else default_output(run_dir, to)
+    if output.resolve() == Path(run_dir).resolve():
+        raise ValueError("the export must go to a new directory, not over the model it is made from")
+    if to == "int8":
+        return export_int8(run_dir, output)
+    from mner.export.onnx_export import export_onnx
+
+    return export_onnx(run_dir, output)
+
+
+def load_tagger(path: str | Path, batch_size: int = 64, threads: int | None = None) -> Any:
+    """A Tagger for a run folder, a model directory, an int8 export or an ONNX export."""
+    from mner.predict import Tagger
+
+    if (Path(path) / "onnx.json").exists():
+        from mner.export.onnx_export import OnnxTagger
+
+        return OnnxTagger.load(path, batch_size=batch_size, threads=threads)
+    return Tagger.load(path, batch_size=batch_size)
+
+
+__all__ = ["TARGETS", "Int8Linear", "default_output", "export_int8", "export_model", "load_tagger",
+           "maybe_quantize", "quantize_model", "quantized_modules"]

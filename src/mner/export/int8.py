@@ -1,0 +1,193 @@
+"""Dynamic int8 quantization of a saved mner model (`mner export RUN_DIR --to int8`).
+
+What is quantized: every `nn.Linear` of the model (the encoder's Q/K/V/output and
+feed-forward projections, the tagging head's emission projection, and any fusion or
+visual projection). Weights become int8 with one scale per output row (per-channel,
+symmetric: fbgemm's recipe); activations are quantized per tensor at run time
+(dynamic: no calibration data), multiplied in int8 with int32 accumulation, and
+dequantized back to fp32. That is where ~all of an encoder's FLOPs are (see
+`mner.bench.flops`), so this is where int8 buys speed.
+
+What stays fp32, and why:
+  * embeddings (subword, position, type, word shape): a lookup, not a multiply, so
+    int8 would save disk and memory but no time; quantized embeddings need an op
+    (`quantized::embedding_bag_byte`) that Hugging Face's embedding layers do not call.
+    It is also the biggest single tensor (11.7M of MiniLM-L6's 22.7M parameters), so
+    the file shrinks ~1.5x (91 -> 60 MB for MiniLM-L6), not 4x.
+  * LayerNorm, GELU, residual adds: element-wise; LayerNorm needs the full range to
+    normalise, and their cost is memory traffic, not arithmetic.
+  * attention scores and mixing (QK^T, softmax, PV): activation x activation products
+    inside scaled-dot-product attention; dynamic quantization only covers
+    weight x activation (`nn.Linear`), and softmax's exponentials need float range.
+  * the CRF: transition scores with -10000 penalties for forbidden BIO moves, and
+    Viterbi / forward-backward in log space; int8 cannot hold that range, and the cost
+    (words x labels^2 per post) is negligible.
+  * `nn.MultiheadAttention` (cross-attention fusion): its fused in-projection is a raw
+    parameter, not an `nn.Linear`, and torch marks its out-projection non-quantizable.
+
+On disk, without pickle: `Int8Linear` keeps its weight as plain int8 / float64 / int64
+buffers (`weight_int8`, `weight_scale`, `weight_zero_point`) plus the fp32 `bias`, so
+the usual `model.safetensors` holds the packed int8 weights and `quantization.json`
+names the quantized modules. On load, `maybe_quantize` swaps those `nn.Linear`s for
+empty `Int8Linear`s before the state dict is loaded (the hook in
+`checkpoint.from_pretrained`); the fbgemm kernel's packed form is rebuilt on the first
+forward (milliseconds), never stored.
+
+Torch status: `torch.ao.quantization` is deprecated in favour of torchao (not a
+dependency here); the kernels it uses (`quantized::linear_prepack`,
+`quantized::linear_dynamic`) still ship in torch 2.13. Only `_pack` and `forward` below
+touch them, so a move to torchao changes those two methods and nothing saved on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+MARKER = "quantization.json"
+FORMAT = "mner.int8-dynamic.v1"
+
+
+@contextmanager
+def _quiet_quantization() -> Iterator[None]:
+    """Silence torch's deprecation notices for torch.ao quantization (see module docstring)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization.*")
+        warnings.filterwarnings("ignore", message=r".*quantize_per_tensor.*")
+        warnings.filterwarnings("ignore", message=r".*quantize_per_channel.*")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao\..*")
+        yield
+
+
+class Int8Linear(nn.Module):
+    """A Linear layer with int8 per-channel weights; inputs and outputs stay fp32. Inference only."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        # plain tensors, so the state dict goes to safetensors as it is
+        self.register_buffer("weight_int8", torch.zeros(out_features, in_features, dtype=torch.int8))  # (out, in)
+        self.register_buffer("weight_scale", torch.ones(out_features, dtype=torch.float64))  # (out,)
+        self.register_buffer("weight_zero_point", torch.zeros(out_features, dtype=torch.int64))  # (out,)
+        self.register_buffer("bias", torch.zeros(out_features) if bias else None)  # (out,) fp32
+        self._packed: Any = None  # fbgemm's prepacked weight, rebuilt from the buffers on first use
+
+    @classmethod
+    def from_dynamic(cls, quantized: nn.Module) -> "Int8Linear":
+        """From a `torch.ao.nn.quantized.dynamic.Linear` made by `quantize_dynamic`."""
+        weight = quantized.weight()  # per-channel qint8 tensor (out, in)
+        bias = quantized.bias()
+        layer = cls(quantized.in_features, quantized.out_features, bias is not None)
+        layer.weight_int8.copy_(weight.int_repr())
+        layer.weight_scale.copy_(weight.q_per_channel_scales())
+        layer.weight_zero_point.copy_(weight.q_per_channel_zero_points())
+        if bias is not None:
+            layer.bias.copy_(bias.detach())
+        return layer
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._packed = None  # new weights: the packed copy is stale
+
+    def _pack(self) -> Any:
+        with _quiet_quantization():
+            # int8 * scale is exact in fp32 for |q| <= 128, so re-quantizing with the same
+            # scales returns the same integers (checked in tests/bench/test_int8_export.py)
+            real = self.weight_int8.float() * self.weight_scale.float().unsqueeze(1)  # (out, in)
+            qweight = torch.quantize_per_channel(real, self.weight_scale, self.weight_zero_point, 0, torch.qint8)
+            return torch.ops.quantized.linear_prepack(qweight, self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._packed is None:
+            self._packed = self._pack()
+        # reduce_range: 7-bit activations, as torch's dynamic Linear does on x86, so fbgemm's
+        # u8 x s8 pair sums cannot saturate int16
+        return torch.ops.quantized.linear_dynamic(x, self._packed, True).to(x.dtype)  # (..., out)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, int8 per-channel"
+
+
+def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, attr = name.rpartition(".")
+    parent = root.get_submodule(parent_name) if parent_name else root
+    setattr(parent, attr, module)
+
+
+def quantize_model(model: nn.Module) -> list[str]:
+    """Quantize every `nn.Linear` of `model` in place; return the quantized module names."""
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    model.eval()
+    with _quiet_quantization():
+        # exact-type match: subclasses (MultiheadAttention's out_proj) are left alone
+        quantize_dynamic(model, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True)
+        names = [name for name, m in model.named_modules() if isinstance(m, DynamicLinear)]
+        for name in names:
+            _set_submodule(model, name, Int8Linear.from_dynamic(model.get_submodule(name)))
+    return names
+
+
+def maybe_quantize(model: nn.Module, directory: str | Path) -> nn.Module:
+    """The load hook: if `directory` holds an int8 export, swap its Linear layers for empty Int8Linears.
+
+    Call between building the fp32 architecture and loading the state dict; the state
+    dict then fills the int8 buffers. A directory without `quantization.json` is left as is.
+    """
+    marker = Path(directory) / MARKER
+    if not marker.exists():
+        return model
+    spec = json.loads(marker.read_text(encoding="utf-8"))
+    if spec.get("format") != FORMAT:
+        raise ValueError(f"{marker}: unknown quantization format {spec.get('format')!r} (this mner reads {FORMAT})")
+    for name in spec["modules"]:
+        linear = model.get_submodule(name)
+        if type(linear) is not nn.Linear:
+            raise ValueError(f"{marker}: {name} is a {type(linear).__name__}, not the nn.Linear it was exported from")
+        _set_submodule(model, name, Int8Linear(linear.in_features, linear.out_features, linear.bias is not None))
+    return model
+
+
+def quantized_modules(model: nn.Module) -> list[str]:
+    return [name for name, m in model.named_modules() if isinstance(m, Int8Linear)]
+
+
+def export_int8(run_dir: str | Path, output: str | Path) -> Path:
+    """Write an int8 copy of the model in `run_dir` (a run folder or a model directory) to `output`."""
+    from mner.checkpoint import atomic_directory, from_pretrained, write_model_files
+    from mner.predict import resolve_model_dir
+
+    source = resolve_model_dir(run_dir)
+    model = from_pretrained(source)
+    names = quantize_model(model)
+    if not names:
+        raise ValueError(f"{source}: the model has no nn.Linear layer to quantize")
+    source_metrics = json.loads((source / "metrics.json").read_text(encoding="utf-8")) \
+        if (source / "metrics.json").exists() else {}
+    spec = {
+        "format": FORMAT,
+        "weights": "int8, symmetric, one scale per output channel (fbgemm)",
+        "activations": "quantized per tensor at run time (dynamic), 7-bit range on x86",
+        "modules": names,
+        "fp32": ["embeddings", "LayerNorm", "GELU", "attention scores and softmax", "CRF",
+                 "nn.MultiheadAttention"],
+        "exported_from": str(source),
+        "torch": torch.__version__,
+    }
+    metrics = {"exported_from": str(source), "fp32_metrics": source_metrics,
+               "note": "scores of the fp32 model; run `mner evaluate` on this directory for the int8 model's own"}
+
+    def write(tmp: Path) -> None:
+        write_model_files(model, tmp, metrics)
+        (tmp / MARKER).write_text(json.dumps(spec, indent=2), encoding="utf-8")
+
+    atomic_directory(Path(output), write)
+    return Path(output)

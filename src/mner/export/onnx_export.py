@@ -1,0 +1,247 @@
+"""ONNX export of a saved mner model (`mner export RUN_DIR --to onnx`) and `OnnxTagger`.
+
+Inside the ONNX graph: subword ids -> encoder -> word gather (first subword, or the
+mean of a word's subwords) -> (+ word-shape embedding) -> emission projection, i.e.
+`MnerModel.emissions` for text-only and context-fusion (second-segment) models.
+Dynamic axes: rows and subwords of the encoder inputs, posts and words of the word
+inputs, so one graph serves any batch.
+
+Outside it, in Python/torch, exactly as in `MnerModel`:
+  * featurization (strings -> subword ids, word index): string work ONNX has no ops for;
+    the same `SubwordFeaturizer` and word-shape function run, so the inputs are identical.
+  * decoding: the CRF's Viterbi is a loop over words with data-dependent backtracking,
+    exported only as an ONNX Loop with sequence ops that runtimes run slowly, for a step
+    that costs words x labels^2 per post (well under 1% of the encoder). Decoding the
+    emissions with the model's own head (`CrfHead.decode` / `SoftmaxHead.decode`) keeps the
+    paths, and so the spans, identical to the torch model's.
+Models with a visual module (pixels, regions, caption encoder) are not exported: their
+inputs are built from images in Python per module; context fusion needs none.
+
+Exporter: torch 2.13's default exporter (`dynamo=True`) needs onnxscript; this uses
+the TorchScript exporter (`dynamo=False`), which still ships with torch and needs only
+`onnx`. The export checks itself: onnxruntime's emissions on an example batch must match
+torch's to 1e-4, else it fails.
+
+Directory: model.onnx, onnx.json (inputs, opset), head.safetensors (the head: CRF
+transitions and projection), config.json, labels.json, metrics.json, tokenizer/,
+encoder_config/. No pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from mner.batching import Batch, make_batch
+from mner.data.post import Post
+from mner.predict import Tagger
+
+FORMAT = "mner.onnx.v1"
+OPSET = 17  # LayerNormalization is a single op from 17 on
+TOLERANCE = 1e-4
+
+
+def onnx_input_names(model: Any) -> list[str]:
+    """The graph's inputs for this model: only what its forward reads, so none is dead."""
+    encoder = model.text_encoder
+    names = ["input_ids", "attention_mask"]
+    if encoder.uses_token_types:
+        names.append("token_type_ids")
+    names.append("word_index")
+    if encoder.featurizer.pooling == "mean":
+        names.append("word_subword_mask")
+    if model.word_shape is not None:
+        names.append("shape_ids")
+    return names
+
+
+DYNAMIC_AXES = {
+    "input_ids": {0: "rows", 1: "subwords"},
+    "attention_mask": {0: "rows", 1: "subwords"},
+    "token_type_ids": {0: "rows", 1: "subwords"},
+    "word_index": {0: "posts", 1: "words", 2: "pieces"},
+    "word_subword_mask": {0: "posts", 1: "words", 2: "pieces"},
+    "shape_ids": {0: "posts", 1: "words"},
+    "emissions": {0: "posts", 1: "words"},
+}
+
+
+def batch_inputs(batch: Batch, names: list[str]) -> dict[str, torch.Tensor]:
+    tensors = {**batch.features, "shape_ids": batch.shape_ids}
+    return {name: tensors[name] for name in names}
+
+
+class EmissionGraph(nn.Module):
+    """`MnerModel.emissions` with positional tensor inputs, for tracing (no dropout: eval only)."""
+
+    def __init__(self, model: Any, names: list[str]):
+        super().__init__()
+        self.model = model
+        self.names = names
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        given = dict(zip(self.names, inputs))
+        states = self.model.text_encoder(given)  # (b, w, d)
+        if self.model.word_shape is not None:
+            states = torch.cat([states, self.model.word_shape(given["shape_ids"])], dim=-1)  # (b, w, d + s)
+        return self.model.head.emissions(states)  # (b, w, L)
+
+
+def _example_posts(model: Any) -> list[Post]:
+    # two lengths so padding is traced; a second segment when the model reads one; a made-up word that
+    # any subword vocabulary splits, so mean pooling traces its multi-piece branch (a branch on a
+    # shape is fixed at trace time; the mean over one piece is that piece, so k = 1 inputs still work)
+    second = {model.second_segment: "a photo of a city"} if model.second_segment else {}
+    return [Post(id="a", tokens=["new", "york", "qxzvkwj", "wins", "the", "game"], visual_text=second),
+            Post(id="b", tokens=["paris"], visual_text=second)]
+
+
+def _session(path: Path, threads: int | None = None) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(threads or torch.get_num_threads())
+    options.inter_op_num_threads = 1  # one graph, run op by op: extra pools only add contention
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def export_onnx(run_dir: str | Path, output: str | Path, opset: int = OPSET) -> Path:
+    """Write `output/` (see module docstring) from the model in `run_dir`; verify it with onnxruntime."""
+    from mner.checkpoint import atomic_directory, from_pretrained
+    from mner.predict import resolve_model_dir
+
+    source = resolve_model_dir(run_dir)
+    model = from_pretrained(source)
+    if model.visual is not None:
+        raise ValueError(f"{source}: models with a visual module cannot be exported to ONNX (their image inputs "
+                         "are built in Python); text-only and context-fusion models can")
+    if not hasattr(model.text_encoder, "backbone"):
+        raise ValueError(f"{source}: ONNX export covers Hugging Face encoders (encoder.hf.v1)")
+    names = onnx_input_names(model)
+    graph = EmissionGraph(model, names).eval()
+    example = make_batch(model.text_encoder, _example_posts(model), None, model.second_segment)
+    if model.text_encoder.featurizer.pooling == "mean" and example.features["word_index"].shape[-1] < 2:
+        raise RuntimeError("the example post has no multi-piece word: mean pooling would trace the wrong branch")
+    args = tuple(batch_inputs(example, names).values())
+    with torch.inference_mode():
+        expected = graph(*args).numpy()  # (b, w, L)
+    source_metrics = json.loads((source / "metrics.json").read_text(encoding="utf-8")) \
+        if (source / "metrics.json").exists() else {}
+
+    def write(tmp: Path) -> None:
+        with warnings.catch_warnings():
+            # the TorchScript exporter's deprecation notice and its tracer's notes on shape-derived
+            # Python values (constant per model: pooling mode, no KV cache) are expected here
+            warnings.simplefilter("ignore")
+            torch.onnx.export(graph, args, str(tmp / "model.onnx"), dynamo=False, opset_version=opset,
+                              input_names=names, output_names=["emissions"],
+                              dynamic_axes={k: DYNAMIC_AXES[k] for k in [*names, "emissions"]},
+                              do_constant_folding=True)
+        session = _session(tmp / "model.onnx")
+        graph_inputs = [i.name for i in session.get_inputs()]  # the exporter drops inputs a graph never reads
+        got = session.run(None, {k: v.numpy() for k, v in zip(names, args) if k in graph_inputs})[0]
+        gap = float(np.abs(got - expected).max())
+        if gap > TOLERANCE:
+            raise RuntimeError(f"ONNX emissions differ from torch's by {gap:.2e} (> {TOLERANCE}); not exported")
+        head_state = {k: v.detach().contiguous() for k, v in model.head.state_dict().items()}
+        save_file(head_state, str(tmp / "head.safetensors"), metadata={"format": "pt"})
+        (tmp / "config.json").write_text(json.dumps(model.config, indent=2), encoding="utf-8")
+        (tmp / "labels.json").write_text(json.dumps(model.labels), encoding="utf-8")
+        (tmp / "metrics.json").write_text(json.dumps({"exported_from": str(source), "fp32_metrics": source_metrics},
+                                                     indent=2), encoding="utf-8")
+        (tmp / "onnx.json").write_text(json.dumps({
+            "format": FORMAT, "inputs": graph_inputs, "outputs": ["emissions"], "opset": opset,
+            "inside": "encoder, word gather, word shape, emission projection",
+            "outside": "featurization (strings), CRF/softmax decoding (mner head, torch)",
+            "verified_max_abs_diff": gap, "exported_from": str(source), "torch": torch.__version__,
+        }, indent=2), encoding="utf-8")
+        model.text_encoder.save_assets(tmp)
+
+    atomic_directory(Path(output), write)
+    return Path(output)
+
+
+class _Featurizing:
+    """What `make_batch` and the scorer need of a text encoder: its featurizer."""
+
+    def __init__(self, featurizer: Any):
+        self.featurizer = featurizer
+
+    def featurize(self, token_lists: list[list[str]], second: list[str | None] | None = None) -> dict:
+        return self.featurizer(token_lists, second)
+
+
+class OnnxModel(nn.Module):
+    """Duck-types `MnerModel` for `predict_tags` / `evaluate`: batch, decode, labels, parameters."""
+
+    def __init__(self, session: Any, input_names: list[str], featurizer: Any, head: nn.Module, labels: list[str],
+                 second_segment: str | None, encoder_config: Any, config: dict[str, Any]):
+        super().__init__()
+        self.session = session
+        self.input_names = input_names
+        self.text_encoder = _Featurizing(featurizer)
+        self.head = head  # decoding runs here, in torch (module docstring)
+        self.labels = list(labels)
+        self.label_index = {label: i for i, label in enumerate(self.labels)}
+        self.second_segment = second_segment
+        self.visual = None
+        self.encoder_config = encoder_config
+        self.config = config
+
+    @classmethod
+    def load(cls, directory: str | Path, threads: int | None = None) -> "OnnxModel":
+        from transformers import AutoConfig
+
+        from mner.builders import build_head
+        from mner.modules.hf_text_encoder import _load_tokenizer
+        from mner.modules.subword_featurizer import SubwordFeaturizer
+
+        directory = Path(directory)
+        spec_path = directory / "onnx.json"
+        if not spec_path.exists():
+            raise FileNotFoundError(f"{directory} is not an mner ONNX export: onnx.json is missing")
+        spec = json.loads(spec_path.read_text(encoding="utf-8"))
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+        labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
+        enc = config["model"]["encoder"]
+        second_max = enc.get("second_max_length")
+        # the same featurizer arguments as builders.build_text_encoder
+        featurizer = SubwordFeaturizer(_load_tokenizer(str(directory / "tokenizer")), int(enc.get("max_length", 256)),
+                                       enc.get("pooling", "first"), int(second_max) if second_max else None)
+        head_state = load_file(str(directory / "head.safetensors"))
+        head = build_head(config["model"]["head"], int(head_state["proj.weight"].shape[1]), labels)
+        head.load_state_dict(head_state, strict=True)
+        return cls(_session(directory / "model.onnx", threads), spec["inputs"], featurizer, head.eval(), labels,
+                   config["model"].get("second_segment"), AutoConfig.from_pretrained(directory / "encoder_config"),
+                   config)
+
+    def batch(self, posts: list[Post], with_labels: bool = True) -> Batch:
+        return make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment)
+
+    def emissions(self, batch: Batch) -> torch.Tensor:
+        feed = {k: v.numpy() for k, v in batch_inputs(batch, self.input_names).items()}
+        return torch.from_numpy(self.session.run(None, feed)[0])  # (b, w, L)
+
+    @torch.inference_mode()
+    def decode(self, batch: Batch) -> tuple[list[list[str]], list[list[float]]]:
+        paths, confidences = self.head.decode(self.emissions(batch), batch.mask)
+        return [[self.labels[i] for i in path] for path in paths], confidences
+
+
+class OnnxTagger(Tagger):
+    """`Tagger` over onnxruntime: `OnnxTagger.load(dir).predict_many(posts)` gives the same Entity lists."""
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu", batch_size: int = 64,  # type: ignore[override]
+             threads: int | None = None) -> "OnnxTagger":
+        if device != "cpu":
+            raise ValueError("OnnxTagger runs on onnxruntime's CPU provider")
+        return cls(OnnxModel.load(path, threads), batch_size)

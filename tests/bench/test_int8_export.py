@@ -1,0 +1,91 @@
+"""int8 export: packed int8 weights in safetensors, Tagger.load quantizes the Linear layers, predictions run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+from torch import nn
+
+from mner.export import export_model, load_tagger, maybe_quantize, quantized_modules
+from mner.export.int8 import Int8Linear
+from mner.predict import Tagger
+from posts_factory import make_posts
+
+
+@pytest.fixture(scope="module")
+def int8_dir(tiny_model_dir, tmp_path_factory):
+    return export_model(tiny_model_dir, "int8", tmp_path_factory.mktemp("int8") / "model-int8")
+
+
+def test_int8_export_loads_with_tagger_and_predicts(int8_dir, tiny_model_dir):
+    tagger = Tagger.load(int8_dir)
+    model = tagger.model
+    # every Linear of the encoder and the head projection is int8; nothing else is a plain Linear
+    assert isinstance(model.head.proj, Int8Linear)
+    assert not [n for n, m in model.named_modules() if type(m) is nn.Linear]
+    layer = model.text_encoder.backbone.encoder.layer[0]
+    for linear in (layer.attention.self.query, layer.attention.output.dense, layer.intermediate.dense,
+                   layer.output.dense):
+        assert isinstance(linear, Int8Linear)
+    assert len(quantized_modules(model)) == 2 * 6 + 1
+    # embeddings, LayerNorm and the CRF stay fp32
+    assert model.text_encoder.backbone.embeddings.word_embeddings.weight.dtype == torch.float32
+    assert model.head.crf.transitions.dtype == torch.float32
+
+    posts = make_posts(4)
+    entities = tagger.predict_many(posts)
+    assert len(entities) == 4
+    assert all(0.0 <= e.score <= 1.0 and e.end <= len(p.tokens) for p, es in zip(posts, entities) for e in es)
+    # random tiny model: spans may differ, but the emissions stay close to the fp32 ones
+    fp32 = Tagger.load(tiny_model_dir).model
+    batch = model.batch(posts, with_labels=False)
+    with torch.inference_mode():
+        q, f = model.emissions(batch), fp32.emissions(batch)
+    assert (q - f).abs().max() < 0.1 * f.abs().max()
+
+
+def test_int8_directory_holds_int8_safetensors_and_json_only(int8_dir, tiny_model_dir):
+    spec = json.loads((int8_dir / "quantization.json").read_text())
+    assert spec["format"] == "mner.int8-dynamic.v1" and "head.proj" in spec["modules"]
+    with safe_open(str(int8_dir / "model.safetensors"), "pt") as handle:
+        assert handle.get_tensor("head.proj.weight_int8").dtype == torch.int8
+        assert "head.proj.weight" not in handle.keys()
+    for path in int8_dir.rglob("*"):
+        if path.is_file():
+            assert path.suffix in {".json", ".safetensors", ".txt"}, path  # no pickle
+    assert (int8_dir / "model.safetensors").stat().st_size < (tiny_model_dir / "model.safetensors").stat().st_size
+
+
+def test_repacking_keeps_the_exported_integers(int8_dir):
+    layer = Tagger.load(int8_dir).model.head.proj
+    packed = layer._pack()
+    weight, _ = torch.ops.quantized.linear_unpack(packed)
+    assert torch.equal(weight.int_repr(), layer.weight_int8)
+    x = torch.randn(3, 5, layer.in_features)  # (b, w, d): any leading shape
+    assert layer(x).shape == (3, 5, layer.out_features)
+
+
+def test_maybe_quantize_leaves_plain_directories_alone(tiny_model_dir):
+    model = Tagger.load(tiny_model_dir).model
+    assert maybe_quantize(model, tiny_model_dir) is model
+    assert not quantized_modules(model)
+    assert type(load_tagger(tiny_model_dir)) is Tagger
+
+
+def test_export_cli(tiny_model_dir, tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from mner.cli.bench import bench, export
+
+    app = typer.Typer()
+    app.command()(bench)
+    app.command()(export)
+    result = CliRunner().invoke(app, ["export", str(tiny_model_dir), "--to", "int8", "--output", str(tmp_path / "q")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "q" / "quantization.json").exists() and "MB" in result.output
+    bad = CliRunner().invoke(app, ["export", str(tiny_model_dir), "--to", "fp8"])
+    assert bad.exit_code == 1 and "unknown export target" in bad.output

@@ -1,0 +1,92 @@
+"""`mner bench --quick` end to end (the CI smoke test), and the pieces of the report."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from mner.bench.report import SYSTEM_KEYS, TOP_KEYS, VS_PEER_KEYS, VS_SOURCE_KEYS
+from mner.bench.runner import MARKER, _prepare_output, add_ratios
+
+pytest.importorskip("seqeval")
+
+
+def test_quick_bench_writes_every_documented_figure(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from mner.cli.bench import bench, export
+
+    app = typer.Typer()
+    app.command()(bench)
+    app.command()(export)
+    out = tmp_path / "bench"
+    result = CliRunner().invoke(app, ["bench", "--quick", "--epochs", "2", "--output-dir", str(out), "--threads", "1"])
+    assert result.exit_code == 0, result.output
+
+    data = json.loads((out / "bench.json").read_text())
+    assert set(TOP_KEYS) <= set(data)
+    assert data["mode"] == "quick" and data["settings"]["threads"] == 1
+    assert data["ceilings"]["fp32_gflops"] > 0 and data["ceilings"]["int8_gops"] > 0
+    names = [r["name"] for r in data["systems"]]
+    expected = ["peer", "mner-text", "mner-mm", "mner-text-int8"]
+    if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx"):
+        expected.append("mner-text-onnx")
+    assert names == expected, data["skipped"]
+    for row in data["systems"]:
+        assert set(row) == set(SYSTEM_KEYS)
+        assert 0.0 <= row["f1"] <= 100.0
+        assert row["posts_per_s_b64"] > 0 and 0 < row["p50_ms_b1"] <= row["p95_ms_b1"]
+        assert row["size_mb"] > 0 and row["peak_rss_mb"] > 0
+        assert row["flops_per_post"] > 0 and row["bound_posts_per_s"] > 0 and row["fraction_of_bound"] > 0
+        if row["kind"] == "peer":
+            assert row["vs_peer"] is None and row["train_seconds"] > 0
+        else:
+            assert set(row["vs_peer"]) == set(VS_PEER_KEYS)
+            assert row["time_split"]["network_s"] > 0
+        if row["kind"] in ("int8", "onnx"):
+            assert row["source"] == "mner-text" and set(row["vs_source"]) == set(VS_SOURCE_KEYS)
+            assert row["train_seconds"] is None and row["export_seconds"] > 0
+    by_name = {r["name"]: r for r in data["systems"]}
+    # the caption segment makes the multimodal rows longer, hence more FLOPs per post
+    assert by_name["mner-mm"]["subwords_per_post"] > by_name["mner-text"]["subwords_per_post"]
+
+    markdown = (out / "bench.md").read_text()
+    for text in ("GFLOP/s", "## mner / peer", "## Compression", "What stays fp32", "posts/s b64 (bound)",
+                 "mner-text-int8", "mner bench --quick"):
+        assert text in markdown
+    if importlib.util.find_spec("matplotlib"):
+        assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / MARKER).exists()
+    assert "mner-text" in result.output and "posts/s" in result.output
+
+
+def test_output_dir_not_written_by_bench_is_refused(tmp_path):
+    (tmp_path / "mine.txt").write_text("keep me")
+    with pytest.raises(FileExistsError):
+        _prepare_output(tmp_path)
+    assert (tmp_path / "mine.txt").exists()
+
+
+def _row(name, kind, f1, train, speed, size, source=None):
+    row = dict.fromkeys(SYSTEM_KEYS)
+    row.update(name=name, kind=kind, f1=f1, train_seconds=train, posts_per_s_b64=speed, p50_ms_b1=1000 / speed,
+               size_mb=size, peak_delta_mb=100.0, source=source)
+    return row
+
+
+def test_ratios_are_system_over_peer_and_export_over_source():
+    rows = [_row("peer", "peer", 80.0, 100.0, 50.0, 90.0), _row("mner-text", "mner", 84.0, 50.0, 100.0, 90.0),
+            _row("mner-text-int8", "int8", 83.5, None, 150.0, 45.0, source="mner-text")]
+    add_ratios(rows)
+    assert rows[0]["vs_peer"] is None
+    text = rows[1]["vs_peer"]
+    assert text["f1_delta"] == pytest.approx(4.0) and text["train_time_ratio"] == pytest.approx(0.5)
+    assert text["speed_ratio"] == pytest.approx(2.0) and text["p50_ratio"] == pytest.approx(0.5)
+    q = rows[2]
+    assert q["vs_peer"]["train_time_ratio"] is None
+    assert q["vs_source"]["f1_cost"] == pytest.approx(-0.5) and q["vs_source"]["speedup"] == pytest.approx(1.5)
+    assert q["vs_source"]["size_ratio"] == pytest.approx(0.5)
+    assert rows[1]["vs_source"] is None
