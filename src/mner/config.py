@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
         "dev": None,
         "images": None,
         "visual_text": {},  # name -> {train: path, dev: path}
+        "regions": {},  # {dir: folder of VinVL <image>.npz, top_k: 16}
         "type_map": None,  # None = tags.DEFAULT_TYPE_MAP
         "max_train_posts": None,
     },

@@ -61,6 +61,7 @@ def evaluate(
     captions: Optional[Path] = typer.Option(None, "--captions", help="Caption file attached as visual text."),
     knowledge: Optional[Path] = typer.Option(None, "--knowledge", help="Knowledge file attached as visual text."),
     images: Optional[Path] = typer.Option(None, "--images", help="Folder holding the posts' images."),
+    regions: Optional[Path] = typer.Option(None, "--regions", help="Folder of VinVL <image>.npz region files."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     batch_size: int = typer.Option(64, "--batch-size"),
     ablate: Optional[str] = typer.Option(None, "--ablate", help="zero-image | shuffle-image | no-visual-text"),
@@ -73,6 +74,10 @@ def evaluate(
     try:
         tagger = Tagger.load(run_dir)
         posts = _load_posts(data, fmt, images, captions, knowledge)
+        if regions is not None:
+            from mner.data.readers import attach_regions
+
+            attach_regions(posts, regions)
         if ablate:
             from mner.ablations import ablate as ablate_posts
 

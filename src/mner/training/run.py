@@ -43,6 +43,11 @@ def load_split(data_cfg: dict[str, Any], split: str) -> list[Post]:
     for name, files in (data_cfg.get("visual_text") or {}).items():
         if files and files.get(split):
             attach_visual_text(posts, files[split], name)
+    regions = data_cfg.get("regions") or {}
+    if regions.get("dir"):  # VinVL npz files, one per image: {dir: ..., top_k: 16}
+        from mner.data.readers import attach_regions
+
+        attach_regions(posts, regions["dir"], top_k=regions.get("top_k"))
     return posts
 
 
