@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mner.batching import Batch
+from mner.batching import Batch, make_batch
 from mner.modules.word_shape import WordShapeEmbedding
 
 
@@ -37,8 +37,6 @@ class MnerModel(nn.Module):
         self.config: dict[str, Any] = {}  # set by the builder; saved with the weights
 
     def batch(self, posts: list, with_labels: bool = True) -> Batch:
-        from mner.batching import make_batch
-
         return make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment,
                           self.visual)
 
