@@ -20,7 +20,6 @@ class Batch:
     labels: torch.Tensor | None  # (b, w) label ids, 0 on padding
     visual_features: dict[str, torch.Tensor] | None = None  # visual-module inputs
 
-
     def to(self, device: torch.device | str) -> "Batch":
         return Batch(
             self.posts,

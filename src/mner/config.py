@@ -13,7 +13,25 @@ from typing import Any
 
 import yaml
 
-_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader that also reads `1e-4` as a number.
+
+    YAML 1.1 only takes exponents with a dot (`1.0e-4`), so a learning rate
+    written `1e-4`, in a file or an override, would otherwise be a string.
+    """
+
+
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
 
 DEFAULTS: dict[str, Any] = {
     "data": {
@@ -73,17 +91,14 @@ def apply_override(config: dict[str, Any], assignment: str) -> None:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ValueError(f"override {assignment!r}: {part!r} is not a section")
-    value = yaml.safe_load(raw) if raw.strip() else None
-    if isinstance(value, str) and _FLOAT.match(value):
-        value = float(value)  # YAML 1.1 reads "1e-4" as a string; users mean the number
-    node[parts[-1]] = value
+    node[parts[-1]] = _load_yaml(raw) if raw.strip() else None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict[str, Any]:
     config = copy.deepcopy(DEFAULTS)
     if path is not None:
         with open(path, encoding="utf-8") as handle:
-            loaded = yaml.safe_load(handle) or {}
+            loaded = _load_yaml(handle.read()) or {}
         if not isinstance(loaded, dict):
             raise ValueError(f"{path}: a config must be a mapping")
         config = deep_merge(config, loaded)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from mner.batching import Batch, make_batch
+from mner.modules.visual_prompt import prompts_active
 from mner.modules.word_shape import WordShapeEmbedding
 
 
@@ -43,15 +44,13 @@ class MnerModel(nn.Module):
     def emissions(self, batch: Batch) -> torch.Tensor:
         visual = self.visual(batch.visual_features) if self.visual is not None else None  # (b, v, dv), (b, v)
         if self.prompt is not None and visual is not None:
-            from mner.modules.visual_prompt import prompts_active
-
             with prompts_active(self.prompt(visual)):
                 states = self.text_encoder(batch.features)  # (b, w, d) words that saw the image in every layer
         else:
             states = self.text_encoder(batch.features)  # (b, w, d)
         if self.word_shape is not None:
             states = torch.cat([states, self.word_shape(batch.shape_ids)], dim=-1)  # (b, w, d + s)
-        if visual is not None and self.fusion is not None:
+        if visual is not None:  # the constructor guarantees a fusion comes with a visual module
             states = self.fusion(states, batch.mask, visual)  # (b, w, f)
         return self.head.emissions(self.dropout(states))  # (b, w, L)
 

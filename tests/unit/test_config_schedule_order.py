@@ -7,9 +7,10 @@ from mner.training.schedule import LrSchedule
 
 def test_overrides_parse_yaml_values_and_nested_keys(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("train:\n  epochs: 3\nmodel:\n  head: {name: head.softmax.v1}\n")
+    path.write_text("train:\n  epochs: 3\n  lr: {fusion: 2e-3}\nmodel:\n  head: {name: head.softmax.v1}\n")
     cfg = load_config(path, ["train.lr.encoder=1e-4", "train.bucket_by_length=false", "data.dev=x.txt"])
     assert cfg["train"]["epochs"] == 3 and cfg["train"]["lr"]["encoder"] == 1e-4 and cfg["train"]["lr"]["head"] == 1e-3
+    assert cfg["train"]["lr"]["fusion"] == 2e-3  # "2e-3" in a file is a number too, not YAML 1.1's string
     assert cfg["train"]["bucket_by_length"] is False and cfg["data"]["dev"] == "x.txt"
     assert cfg["model"]["head"]["name"] == "head.softmax.v1"
     assert cfg["model"]["encoder"]["model"] == "minilm-l6"  # defaults survive a partial section

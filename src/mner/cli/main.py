@@ -42,17 +42,6 @@ def train(
                f"model in {Path(cfg['output_dir']) / 'best'}")
 
 
-def _load_posts(data: Path, fmt: Optional[str], images: Optional[Path], captions: Optional[Path],
-                knowledge: Optional[Path]) -> list:
-    from mner.data.readers import attach_visual_text, read_posts
-
-    posts = read_posts(data, fmt, images_dir=images)
-    for name, path in (("caption", captions), ("knowledge", knowledge)):
-        if path is not None:
-            attach_visual_text(posts, path, name)
-    return posts
-
-
 @app.command()
 def evaluate(
     run_dir: Path = typer.Argument(..., help="Run folder or model directory."),
@@ -67,17 +56,15 @@ def evaluate(
     ablate: Optional[str] = typer.Option(None, "--ablate", help="zero-image | shuffle-image | no-visual-text"),
 ) -> None:
     """Entity-level P/R/F1 (micro, per type) and token-level macro F1 on a labelled file."""
+    from mner.data.loading import load_posts
     from mner.evaluation import evaluate as evaluate_posts
     from mner.metrics import EntityScores
     from mner.predict import Tagger
 
     try:
         tagger = Tagger.load(run_dir)
-        posts = _load_posts(data, fmt, images, captions, knowledge)
-        if regions is not None:
-            from mner.data.readers import attach_regions
-
-            attach_regions(posts, regions)
+        posts = load_posts(data, fmt, images_dir=images, visual_text={"caption": captions, "knowledge": knowledge},
+                           regions_dir=regions)
         if ablate:
             from mner.ablations import ablate as ablate_posts
 

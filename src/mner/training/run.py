@@ -11,6 +11,7 @@ RUN_DIR/
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import random
 import time
@@ -23,7 +24,7 @@ import yaml
 from mner.builders import build_model
 from mner.checkpoint import atomic_write_text, save_pretrained
 from mner.data.post import Post
-from mner.data.tags import bio_labels, entity_types
+from mner.data.tags import bio_labels, entity_types, repair_bio
 from mner.training.loop import Evaluation, train_epochs
 from mner.training.optim import build_optimizer
 from mner.training.schedule import LrSchedule
@@ -34,21 +35,17 @@ CSV_FIELDS = ["epoch", "step", "train_loss", "precision", "recall", "f1", "token
 
 
 def load_split(data_cfg: dict[str, Any], split: str) -> list[Post]:
-    from mner.data.readers import attach_visual_text, read_posts
+    from mner.data.loading import load_posts
 
     path = data_cfg.get(split)
     if not path:
         raise ValueError(f"data.{split} is not set: give a file in the config or as data.{split}=PATH")
-    posts = read_posts(path, data_cfg.get("format"), images_dir=data_cfg.get("images"), type_map=data_cfg.get("type_map"))
-    for name, files in (data_cfg.get("visual_text") or {}).items():
-        if files and files.get(split):
-            attach_visual_text(posts, files[split], name)
-    regions = data_cfg.get("regions") or {}
-    if regions.get("dir"):  # VinVL npz files, one per image: {dir: ..., top_k: 16}
-        from mner.data.readers import attach_regions
-
-        attach_regions(posts, regions["dir"], top_k=regions.get("top_k"))
-    return posts
+    regions = data_cfg.get("regions") or {}  # VinVL npz files, one per image: {dir: ..., top_k: 16}
+    return load_posts(path, data_cfg.get("format"), images_dir=data_cfg.get("images"),
+                      type_map=data_cfg.get("type_map"),
+                      visual_text={name: (files or {}).get(split) for name, files in
+                                   (data_cfg.get("visual_text") or {}).items()},
+                      regions_dir=regions.get("dir"), regions_top_k=regions.get("top_k"))
 
 
 def well_formed_targets(posts: list[Post]) -> list[Post]:
@@ -58,10 +55,6 @@ def well_formed_targets(posts: list[Post]) -> list[Post]:
     would cost ~10^4 in the loss and swamp every batch it is in. The entities are the
     same ones the evaluator reads from the original tags.
     """
-    import dataclasses
-
-    from mner.data.tags import repair_bio
-
     fixed = []
     for post in posts:
         if post.tags is not None:
