@@ -65,6 +65,7 @@ DEFAULTS: dict[str, Any] = {
         "bucket_by_length": True,
         "threads": None,
         "all_o_patience": 3,
+        "precision": "fp32",  # or bf16: autocast for forward + loss (mner.precision); dev scored in fp32
     },
     "output_dir": "runs/run",
 }

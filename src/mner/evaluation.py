@@ -9,18 +9,23 @@ import torch
 from mner.data.post import Post
 from mner.data.tags import parse_tag
 from mner.metrics import entity_scores, token_macro_f1
+from mner.precision import precision_context
 from mner.training.order import inference_batches
 
 
-def predict_tags(model: Any, posts: list[Post], batch_size: int = 64) -> tuple[list[list[str]], list[list[float]]]:
-    """Tags and confidences per post, in input order. Empty posts get no tags."""
+def predict_tags(model: Any, posts: list[Post], batch_size: int = 64,
+                 precision: str = "fp32") -> tuple[list[list[str]], list[list[float]]]:
+    """Tags and confidences per post, in input order. Empty posts get no tags.
+
+    `precision`: "fp32" or "bf16" (autocast; see `mner.precision`).
+    """
     model.eval()
     tags: list[list[str]] = [[] for _ in posts]
     confidences: list[list[float]] = [[] for _ in posts]
     nonempty = [i for i, p in enumerate(posts) if p.tokens]
     lengths = [len(posts[i].tokens) for i in nonempty]
     device = next(model.parameters()).device
-    with torch.inference_mode():
+    with torch.inference_mode(), precision_context(precision, device):
         for batch_ids in inference_batches(lengths, batch_size):
             chosen = [nonempty[i] for i in batch_ids]
             batch = model.batch([posts[i] for i in chosen], with_labels=False).to(device)
@@ -62,9 +67,9 @@ def score_tags(gold: list[list[str]], pred: list[list[str]], model: Any | None =
     return result
 
 
-def evaluate(model: Any, posts: list[Post], batch_size: int = 64) -> dict[str, Any]:
+def evaluate(model: Any, posts: list[Post], batch_size: int = 64, precision: str = "fp32") -> dict[str, Any]:
     labelled = [p for p in posts if p.tags is not None]
     if not labelled:
         raise ValueError("no post has gold tags: nothing to evaluate against")
-    pred, _ = predict_tags(model, labelled, batch_size)
+    pred, _ = predict_tags(model, labelled, batch_size, precision)
     return score_tags([p.tags or [] for p in labelled], pred, model, labelled)

@@ -16,6 +16,7 @@ from mner.data.post import Entity, Post
 from mner.data.tags import bio_to_spans
 from mner.data.tokenize import tokenize
 from mner.evaluation import predict_tags
+from mner.precision import check_precision
 
 
 def resolve_model_dir(path: str | Path) -> Path:
@@ -49,13 +50,17 @@ def spans_to_entities(post: Post, tags: list[str], confidences: list[float]) -> 
 
 
 class Tagger:
-    def __init__(self, model: Any, batch_size: int = 64):
+    """`precision="bf16"` runs the network under bf16 autocast (`mner.precision`): about twice
+    the fp32 speed on CPUs with native bf16, slower on those without."""
+
+    def __init__(self, model: Any, batch_size: int = 64, precision: str = "fp32"):
         self.model = model
         self.batch_size = batch_size
+        self.precision = check_precision(precision)
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", batch_size: int = 64) -> "Tagger":
-        return cls(from_pretrained(resolve_model_dir(path), device=device), batch_size)
+    def load(cls, path: str | Path, device: str = "cpu", batch_size: int = 64, precision: str = "fp32") -> "Tagger":
+        return cls(from_pretrained(resolve_model_dir(path), device=device), batch_size, precision)
 
     @property
     def labels(self) -> list[str]:
@@ -67,5 +72,5 @@ class Tagger:
 
     def predict_many(self, items: Iterable[Post | str | dict[str, Any]]) -> list[list[Entity]]:
         posts = [as_post(item, i) for i, item in enumerate(items)]
-        tags, confidences = predict_tags(self.model, posts, self.batch_size)
+        tags, confidences = predict_tags(self.model, posts, self.batch_size, self.precision)
         return [spans_to_entities(p, t, c) for p, t, c in zip(posts, tags, confidences)]

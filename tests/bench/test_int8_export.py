@@ -59,13 +59,50 @@ def test_int8_directory_holds_int8_safetensors_and_json_only(int8_dir, tiny_mode
     assert (int8_dir / "model.safetensors").stat().st_size < (tiny_model_dir / "model.safetensors").stat().st_size
 
 
-def test_repacking_keeps_the_exported_integers(int8_dir):
+def _reference(layer: Int8Linear, x: torch.Tensor) -> torch.Tensor:
+    """What the int8 layer must compute, in float64: per-row 8-bit activations x the stored int8 weights."""
+    rows = x.reshape(-1, layer.in_features).double()
+    scale = rows.abs().amax(-1, keepdim=True) / 127.0
+    q = torch.round(rows / scale)
+    weight = layer.weight_int8.double() * layer.weight_scale.unsqueeze(1)  # (out, in)
+    return (q @ weight.t() * scale + layer.bias.double()).reshape(*x.shape[:-1], layer.out_features)
+
+
+def test_int8_forward_is_per_row_int8_arithmetic(int8_dir, monkeypatch):
+    import mner.export.int8 as int8
+
     layer = Tagger.load(int8_dir).model.head.proj
-    packed = layer._pack()
-    weight, _ = torch.ops.quantized.linear_unpack(packed)
-    assert torch.equal(weight.int_repr(), layer.weight_int8)
     x = torch.randn(3, 5, layer.in_features)  # (b, w, d): any leading shape
-    assert layer(x).shape == (3, 5, layer.out_features)
+    out = layer(x)
+    assert out.shape == (3, 5, layer.out_features) and out.dtype == torch.float32
+    torch.testing.assert_close(out.double(), _reference(layer, x), rtol=1e-4, atol=1e-4)
+    # torch builds without torch._int_mm multiply the same integers in fp32: same result
+    monkeypatch.setattr(int8, "_HAS_INT_MM", False)
+    torch.testing.assert_close(layer(x), out, rtol=1e-5, atol=1e-5)
+
+
+def test_an_outlier_token_does_not_coarsen_the_other_rows():
+    """One scale per row: a token 1000x larger than the rest leaves their error unchanged."""
+    torch.manual_seed(0)
+    linear = nn.Linear(64, 32)
+    layer = Int8Linear.from_dynamic(_dynamic(linear))
+    x = torch.randn(8, 64)
+    with torch.inference_mode():
+        exact = linear(x)
+        calm = (layer(x) - exact).abs().max().item()
+        x_outlier = torch.cat([x, 1000 * torch.randn(1, 64)])  # (9, 64)
+        with_outlier = (layer(x_outlier)[:8] - exact).abs().max().item()
+    assert with_outlier == pytest.approx(calm, rel=1e-5)
+    assert calm < 0.05 * exact.abs().max().item()
+
+
+def _dynamic(linear: nn.Linear) -> nn.Module:
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    from mner.export.int8 import _quiet_quantization
+
+    with _quiet_quantization():
+        return quantize_dynamic(nn.Sequential(linear), {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)[0]
 
 
 def test_maybe_quantize_leaves_plain_directories_alone(tiny_model_dir):

@@ -93,3 +93,18 @@ def test_evaluate_with_ablations(trained_run):
     assert json.loads(result.output)["ablation"] == "shuffle-image"
     bad = CliRunner().invoke(app, [*args, "--ablate", "everything"])
     assert bad.exit_code == 1 and "unknown ablation" in bad.output
+
+
+def test_bf16_precision_gives_the_fp32_entities(trained_run):
+    """bf16 autocast (mner.precision): on the overfit model the scores and spans match fp32's."""
+    args = ["evaluate", str(trained_run / "run"), "--data", str(trained_run / "dev.jsonl"), "--json"]
+    result = CliRunner().invoke(app, [*args, "--precision", "bf16"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["f1"] == pytest.approx(100.0)
+    one = CliRunner().invoke(app, ["predict", str(trained_run / "run"), "Alice Smith wins in Paris", "--precision",
+                                   "bf16"])
+    assert one.exit_code == 0, one.output
+    assert [tuple(line.split("\t")[:2]) for line in one.output.strip().splitlines()] == [("Alice Smith", "PER"),
+                                                                                       ("Paris", "LOC")]
+    bad = CliRunner().invoke(app, [*args, "--precision", "fp8"])
+    assert bad.exit_code == 1 and "unknown precision 'fp8'" in bad.output

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from mner.checkpoint import from_pretrained
 from mner.config import load_config
@@ -60,3 +61,22 @@ def test_checkpoint_files_are_safetensors_and_json_only(tmp_path, tiny_bert_dir)
     for path in (tmp_path / "run").rglob("*"):
         if path.is_file():
             assert path.suffix in {".json", ".safetensors", ".csv", ".yaml", ".txt"}, path
+
+
+def test_bf16_mixed_precision_training_overfits_and_keeps_fp32_weights(tmp_path, tiny_bert_dir):
+    """train.precision=bf16: autocast forward + loss, fp32 weights and optimizer; the saved model is plain fp32."""
+    posts = make_posts(4)
+    cfg = _config(tmp_path, {"name": "encoder.hf.v1", "model": str(tiny_bert_dir)}, extra=["train.precision=bf16"])
+    summary = train_run(cfg, train_posts=posts, dev_posts=posts, progress_bar=False, log=lambda *_: None)
+    assert summary["dev"]["f1"] == pytest.approx(100.0)
+    loaded = from_pretrained(tmp_path / "run" / "best")
+    assert {p.dtype for p in loaded.parameters()} == {torch.float32}
+    tags, _ = predict_tags(loaded, posts)
+    assert [bio_to_spans(t) for t in tags] == [bio_to_spans(p.tags) for p in posts]
+
+
+def test_unknown_training_precision_fails_before_training(tmp_path, tiny_bert_dir):
+    cfg = _config(tmp_path, {"name": "encoder.hf.v1", "model": str(tiny_bert_dir)}, epochs=1,
+                  extra=["train.precision=fp16"])
+    with pytest.raises(ValueError, match="unknown precision 'fp16'"):
+        train_run(cfg, train_posts=make_posts(4), dev_posts=make_posts(4), progress_bar=False, log=lambda *_: None)

@@ -5,6 +5,8 @@ the current torch thread count, i.e. what this process can get from this CPU now
 (other jobs on the same cores lower it, which is why the report prints it next to
 every speed figure instead of a datasheet peak).
   fp32: `torch.mm` of two n x n matrices, 2 n^3 FLOPs -> GFLOP/s
+  bf16: the same product in bfloat16 (what bf16 autocast's matmuls can reach; fast only
+        where the CPU has native bf16, see `mner.precision.native_bf16`)
   int8: a dynamic-quantized n -> n Linear on n rows (weights int8, activations quantized
         per call, int32 accumulation, fp32 out): 2 n^3 operations -> GOP/s; the rate the
         int8 export's Linear layers can reach.
@@ -32,12 +34,12 @@ def _best_seconds(run: Any, repeats: int, warmup: int) -> float:
     return best
 
 
-def matmul_gflops(n: int = 1024, repeats: int = 10, warmup: int = 2) -> float:
-    """fp32 matmul ceiling on the current thread count, GFLOP/s (best of `repeats`)."""
+def matmul_gflops(n: int = 1024, repeats: int = 10, warmup: int = 2, dtype: torch.dtype = torch.float32) -> float:
+    """Matmul ceiling (fp32 by default) on the current thread count, GFLOP/s (best of `repeats`)."""
     generator = torch.Generator().manual_seed(0)
-    a = torch.randn(n, n, generator=generator)  # (n, n)
-    b = torch.randn(n, n, generator=generator)  # (n, n)
-    out = torch.empty(n, n)  # preallocated: time the product, not the allocator
+    a = torch.randn(n, n, generator=generator).to(dtype)  # (n, n)
+    b = torch.randn(n, n, generator=generator).to(dtype)  # (n, n)
+    out = torch.empty(n, n, dtype=dtype)  # preallocated: time the product, not the allocator
     with torch.inference_mode():
         seconds = _best_seconds(lambda: torch.mm(a, b, out=out), repeats, warmup)
     return 2.0 * n**3 / seconds / 1e9
@@ -99,6 +101,8 @@ def _version(module: str) -> str | None:
 
 
 def machine_description() -> dict[str, Any]:
+    from mner.precision import native_bf16
+
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     capability = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else None
     return {
@@ -118,9 +122,14 @@ def machine_description() -> dict[str, Any]:
         "torch": torch.__version__,
         "transformers": _version("transformers"),
         "onnxruntime": _version("onnxruntime"),
+        "native_bf16": native_bf16(),
     }
 
 
 def measure_ceilings(n: int = 1024, repeats: int = 10) -> dict[str, Any]:
+    from mner.precision import native_bf16
+
     return {"matmul_n": n, "repeats": repeats, "threads": torch.get_num_threads(),
-            "fp32_gflops": round(matmul_gflops(n, repeats), 2), "int8_gops": round(int8_linear_gops(n, repeats), 2)}
+            "fp32_gflops": round(matmul_gflops(n, repeats), 2),
+            "bf16_gflops": round(matmul_gflops(n, repeats, dtype=torch.bfloat16), 2), "native_bf16": native_bf16(),
+            "int8_gops": round(int8_linear_gops(n, repeats), 2)}

@@ -24,7 +24,8 @@ VS_SOURCE_KEYS = ("f1_cost", "speedup", "p50_ratio", "size_ratio")
 
 FP32_NOTE = (
     "int8 (dynamic): every nn.Linear (encoder projections and feed-forward, the head's emission projection) "
-    "has int8 weights with one scale per output channel; activations are quantized per batch at run time. "
+    "has int8 weights with one scale per output channel; activations are quantized at run time with one scale "
+    "per token (row), int8 x int8 products accumulate in int32 (torch._int_mm). "
     "Still fp32: the embeddings (a lookup, no arithmetic to speed up; the largest tensor, so the file "
     "shrinks less than 4x), LayerNorm/GELU/residuals (element-wise, need range), attention scores and "
     "softmax (activation x activation products and exponentials, outside nn.Linear) and the CRF "
@@ -33,11 +34,18 @@ FP32_NOTE = (
     "featurization (string work) and CRF decoding (a data-dependent backtracking loop, <1% of the time) "
     "stay in mner's torch code, so the decoded spans are the torch model's."
 )
+BF16_NOTE = (
+    "bf16 rows: the same saved fp32 model run under torch.autocast(bfloat16): Linear layers, attention and "
+    "GELU compute in bf16 (8-bit mantissa, fp32 range) with fp32 accumulation; embedding lookups, softmax "
+    "and the CRF (emissions cast back to fp32) stay fp32. No export step and nothing stored differently, so "
+    "size and memory match the fp32 model. Measured only where the CPU has native bf16 (AVX512-BF16/AMX); "
+    "elsewhere torch emulates it and it is slower than fp32."
+)
 FLOPS_NOTE = (
     "FLOPs/post = encoder 2*n*(4d^2 + 2*d*f)*layers + 4*n^2*d*layers (n subwords of the post's rows, "
     "specials and second segment included) + head 2*words*input*labels; padding, embeddings, LayerNorm, "
     "softmax, GELU and the CRF are not counted. Bound = measured matmul ceiling / FLOPs per post "
-    "(int8 rows: Linear FLOPs at the int8 rate)."
+    "(int8 rows: Linear FLOPs at the int8 rate; bf16 rows: every counted FLOP at the bf16 rate)."
 )
 MEMORY_NOTE = (
     "Peak RSS: Linux VmHWM of the whole process during load + inference, reset before each system "
@@ -79,8 +87,9 @@ def machine_lines(result: dict[str, Any]) -> list[str]:
         "lowers every figure, the ceiling included).",
         "",
         f"**Measured ceiling** (best of {c['repeats']} timed {c['matmul_n']}x{c['matmul_n']} products, "
-        f"{_plural(c['threads'], 'thread')}): fp32 matmul **{c['fp32_gflops']:.1f} GFLOP/s**, dynamic int8 Linear "
-        f"**{c['int8_gops']:.1f} GOP/s**.",
+        f"{_plural(c['threads'], 'thread')}): fp32 matmul **{c['fp32_gflops']:.1f} GFLOP/s**, bf16 matmul "
+        f"**{c['bf16_gflops']:.1f} GFLOP/s** ({'native' if c['native_bf16'] else 'emulated: no'} bf16 "
+        f"instructions), dynamic int8 Linear **{c['int8_gops']:.1f} GOP/s**.",
         "",
         f"**Setup.** encoder `{s['encoder']}`, {s['epochs']} epochs for every trained system, "
         f"{s['train_posts']} training / {s['dev_posts']} dev posts; batch-64 throughput over the dev set "
@@ -124,7 +133,7 @@ def peer_table(systems: list[dict[str, Any]]) -> list[str]:
 
 
 def compression_table(systems: list[dict[str, Any]]) -> list[str]:
-    lines = ["| export | from | F1 | F1 cost (points) | speed-up b64 | p50 latency ratio | size ratio | export s |",
+    lines = ["| compressed | from | F1 | F1 cost (points) | speed-up b64 | p50 latency ratio | size ratio | export s |",
              "|---|---|---|---|---|---|---|---|"]
     for r in systems:
         v = r["vs_source"]
@@ -162,12 +171,13 @@ def render_markdown(result: dict[str, Any]) -> str:
     out += ["", "## mner / peer", "", "Ratios are system / peer: above 1 is faster for posts/s, slower for train time, "
             "latency, size and memory.", ""] + peer_table(systems)
     if any(r["vs_source"] for r in systems):
-        out += ["", "## Compression (vs the fp32 model it was exported from)", ""] + compression_table(systems)
+        out += ["", "## Compression and bf16 (vs the fp32 model each comes from)", ""] + compression_table(systems)
     if any(r["time_split"] for r in systems):
         out += ["", "## Where batch-64 time goes (mner systems, one pass over dev)", ""] + split_table(systems)
     if result["skipped"]:
         out += ["", "## Not measured", ""] + [f"- {s['name']}: {s['reason']}" for s in result["skipped"]]
     notes = result["notes"]
-    out += ["", "## Notes", "", f"- What stays fp32: {notes['fp32']}", f"- FLOPs: {notes['flops']}",
+    out += ["", "## Notes", "", f"- What stays fp32: {notes['fp32']}", f"- bf16: {notes['bf16']}",
+            f"- FLOPs: {notes['flops']}",
             f"- Memory and size: {notes['memory']}", f"- Reproduce: `{result['settings']['command']}`", ""]
     return "\n".join(out)

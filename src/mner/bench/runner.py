@@ -7,6 +7,9 @@ plus int8 and ONNX exports of mner's text model; writes OUTPUT_DIR/bench.{md,jso
   full   `encoder` (default the offline minilm-l6), the data of the text and multimodal
          configs (or --data-train / --data-dev), `epochs` for everyone, no early stopping.
 
+Where the CPU has native bf16, each trained mner system is also measured under bf16
+autocast (`mner-text-bf16`, `mner-mm-bf16`: the same saved model, `mner.precision`).
+
 OUTPUT_DIR/ peer/ (the peer's HF model dir), mner-text/ and mner-mm/ (run folders),
 mner-text-int8/ and mner-text-onnx/ (exports), bench.json, bench.md, bench.png.
 Each system is loaded back from its directory for scoring and timing, so what is
@@ -30,7 +33,7 @@ import torch
 
 from mner.bench.flops import EncoderShape, bound_posts_per_second, mean_post_flops, mner_rows
 from mner.bench.hardware import machine_description, measure_ceilings
-from mner.bench.report import FLOPS_NOTE, FP32_NOTE, MEMORY_NOTE, SYSTEM_KEYS, render_markdown
+from mner.bench.report import BF16_NOTE, FLOPS_NOTE, FP32_NOTE, MEMORY_NOTE, SYSTEM_KEYS, render_markdown
 from mner.bench.speed import PeakRss, measure_speed, size_mb, time_split
 from mner.data.post import Post
 
@@ -47,13 +50,14 @@ class BenchOptions:
     data_train: Path | None = None
     data_dev: Path | None = None
     text_config: Path | None = Path("configs/twitter2017/text_minilm.yaml")
-    mm_config: Path | None = Path("configs/twitter2017/context_caption_minilm.yaml")
+    mm_config: Path | None = Path("configs/twitter2017/context_knowledge_minilm.yaml")
     threads: int | None = None
     b1_posts: int | None = None  # default 8 / 200
     repeats: int | None = None  # default 1 / 3
     matmul_n: int | None = None  # default 256 / 1024
     exports: tuple[str, ...] = ("int8", "onnx")
     command: str = "mner bench"
+    bf16: bool = True  # also time the trained mner systems under bf16 autocast (native bf16 CPUs only)
 
     def resolved(self) -> "BenchOptions":
         q = self.quick
@@ -62,7 +66,7 @@ class BenchOptions:
             self.epochs or (3 if q else 5), self.data_train, self.data_dev, self.text_config, self.mm_config,
             self.threads, self.b1_posts or (8 if q else 200), self.repeats or (1 if q else 3),
             self.matmul_n or (256 if q else 1024), tuple(self.exports),
-            "mner bench --quick" if q and self.command == "mner bench" else self.command)
+            "mner bench --quick" if q and self.command == "mner bench" else self.command, self.bf16)
 
 
 @dataclass
@@ -167,7 +171,7 @@ class Contender:
     """One system to measure: how to load it from disk, score it, and count its FLOPs."""
 
     name: str
-    kind: str  # peer | mner | int8 | onnx
+    kind: str  # peer | mner | int8 | onnx | bf16
     description: str
     path: Path
     posts: list[Post]
@@ -178,12 +182,16 @@ class Contender:
     export_seconds: float | None = None
 
 
+def _precision(loaded: Any) -> str:
+    return getattr(loaded, "precision", "fp32")  # a Tagger's; ONNX taggers are fp32
+
+
 def _predictor(kind: str, loaded: Any) -> Callable[[list[Post], int], Any]:
     if kind == "peer":
         return loaded.predict
     from mner.evaluation import predict_tags
 
-    return lambda posts, batch_size: predict_tags(loaded.model, posts, batch_size)
+    return lambda posts, batch_size: predict_tags(loaded.model, posts, batch_size, _precision(loaded))
 
 
 def _f1(kind: str, loaded: Any, posts: list[Post]) -> float:
@@ -191,7 +199,7 @@ def _f1(kind: str, loaded: Any, posts: list[Post]) -> float:
         return loaded.f1(posts)
     from mner.evaluation import evaluate
 
-    return float(evaluate(loaded.model, posts)["f1"])
+    return float(evaluate(loaded.model, posts, precision=_precision(loaded))["f1"])
 
 
 def _flops(kind: str, loaded: Any, posts: list[Post]) -> tuple[Any, float]:
@@ -222,9 +230,10 @@ def _measure(c: Contender, ceilings: dict[str, Any], opts: BenchOptions) -> dict
     loaded = holder.pop("loaded")
     f1 = _f1(c.kind, loaded, c.posts)
     count, subwords = _flops(c.kind, loaded, c.posts)
-    split = None if c.kind == "peer" else time_split(loaded.model, c.posts)
+    split = None if c.kind == "peer" else time_split(loaded.model, c.posts, precision=_precision(loaded))
     int8_rate = ceilings["int8_gops"] * 1e9 if c.kind == "int8" else None
-    bound = bound_posts_per_second(count, ceilings["fp32_gflops"] * 1e9, int8_rate)
+    matmul_rate = ceilings["bf16_gflops" if c.kind == "bf16" else "fp32_gflops"] * 1e9
+    bound = bound_posts_per_second(count, matmul_rate, int8_rate)
     del loaded
     gc.collect()
     row = {
@@ -304,6 +313,22 @@ def _train_systems(opts: BenchOptions, prep: Prepared, out: Path, log: Callable[
     return contenders
 
 
+def _bf16_systems(opts: BenchOptions, trained: list[Contender], skipped: list[dict[str, str]]) -> list[Contender]:
+    """Each trained mner system again under bf16 autocast, where the CPU computes bf16 natively."""
+    from mner.precision import native_bf16
+    from mner.predict import Tagger
+
+    mner = [c for c in trained if c.kind == "mner"]
+    if not opts.bf16:
+        return []
+    if not native_bf16():
+        skipped += [{"name": f"{c.name}-bf16", "reason": "this CPU has no native bf16 (AVX512-BF16 / AMX): torch "
+                     "would emulate it, slower than fp32"} for c in mner]
+        return []
+    return [Contender(f"{c.name}-bf16", "bf16", f"{c.name} under bf16 autocast (same saved model)", c.path, c.posts,
+                      lambda path=c.path: Tagger.load(path, precision="bf16"), source=c.name) for c in mner]
+
+
 def _export_systems(opts: BenchOptions, prep: Prepared, out: Path, skipped: list[dict[str, str]],
                     log: Callable[[str], None]) -> list[Contender]:
     import importlib.util
@@ -353,6 +378,7 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = print) -> dict
         if prep.mm_cfg is None:
             skipped.append({"name": "mner-mm", "reason": "no multimodal config given (--mm-config)"})
         contenders = _train_systems(opts, prep, out, log)
+        contenders += _bf16_systems(opts, contenders, skipped)
         contenders += _export_systems(opts, prep, out, skipped, log)
         rows = []
         for contender in contenders:
@@ -360,7 +386,7 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = print) -> dict
             try:
                 rows.append(_measure(contender, ceilings, opts))
             except Exception as err:  # noqa: BLE001 - report what could not be measured, keep the rest
-                if contender.kind in ("peer", "mner"):
+                if contender.kind in ("peer", "mner"):  # the trained systems are the point: stop loudly
                     raise
                 skipped.append({"name": contender.name, "reason": f"{type(err).__name__}: {err}"})
         add_ratios(rows)
@@ -379,7 +405,7 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = print) -> dict
                          "command": opts.command},
             "systems": rows,
             "skipped": skipped,
-            "notes": {"fp32": FP32_NOTE, "flops": FLOPS_NOTE, "memory": MEMORY_NOTE},
+            "notes": {"fp32": FP32_NOTE, "bf16": BF16_NOTE, "flops": FLOPS_NOTE, "memory": MEMORY_NOTE},
         }
         atomic_write_text(out / "bench.json", json.dumps(result, indent=2))
         atomic_write_text(out / "bench.md", render_markdown(result))

@@ -136,7 +136,7 @@ def measure_speed(load: Callable[[], Predict], posts: list[Post], n_b1: int, bat
                        memory.delta_mb, memory.resettable)
 
 
-def time_split(model: Any, posts: list[Post], batch_size: int = 64) -> dict[str, float]:
+def time_split(model: Any, posts: list[Post], batch_size: int = 64, precision: str = "fp32") -> dict[str, float]:
     """Seconds spent featurizing, in the network (emissions) and decoding, over length-sorted batches.
 
     For `MnerModel` and `OnnxModel` (anything with batch / emissions / head.decode):
@@ -144,11 +144,12 @@ def time_split(model: Any, posts: list[Post], batch_size: int = 64) -> dict[str,
     """
     import torch
 
+    from mner.precision import precision_context
     from mner.training.order import inference_batches
 
     posts = [p for p in posts if p.tokens]
     split = {"featurize_s": 0.0, "network_s": 0.0, "decode_s": 0.0}
-    with torch.inference_mode():
+    with torch.inference_mode(), precision_context(precision):
         for ids in inference_batches([len(p.tokens) for p in posts], batch_size):
             t0 = time.perf_counter()
             batch = model.batch([posts[i] for i in ids], with_labels=False)

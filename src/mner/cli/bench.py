@@ -29,10 +29,12 @@ def bench(
     threads: Optional[int] = typer.Option(None, "--threads", help="torch / onnxruntime threads (default: torch's)."),
     text_config: Path = typer.Option(Path("configs/twitter2017/text_minilm.yaml"), "--text-config",
                                      help="mner's text-only config (full mode)."),
-    mm_config: Optional[Path] = typer.Option(Path("configs/twitter2017/context_caption_minilm.yaml"), "--mm-config",
+    mm_config: Optional[Path] = typer.Option(Path("configs/twitter2017/context_knowledge_minilm.yaml"), "--mm-config",
                                              help="mner's multimodal config (full mode); 'none' skips it."),
     b1_posts: Optional[int] = typer.Option(None, "--b1-posts", help="Posts timed one by one (default 200; quick 8)."),
     repeats: Optional[int] = typer.Option(None, "--repeats", help="Batch-64 passes, median kept (default 3; quick 1)."),
+    bf16: bool = typer.Option(True, "--bf16/--no-bf16", help="Also time the mner systems under bf16 autocast "
+                                                            "(only where the CPU has native bf16)."),
 ) -> None:
     """Benchmark mner against a plain Hugging Face fine-tune: F1, training time, speed, memory, size, int8, ONNX."""
     from mner.bench import BenchOptions, run_bench
@@ -43,14 +45,17 @@ def bench(
         mm_config = None
     options = BenchOptions(quick=quick, output_dir=output_dir, encoder=encoder or "minilm-l6", epochs=epochs,
                            data_train=data_train, data_dev=data_dev, text_config=text_config, mm_config=mm_config,
-                           threads=threads, b1_posts=b1_posts, repeats=repeats)
+                           threads=threads, b1_posts=b1_posts, repeats=repeats, bf16=bf16)
     given = {"--data-train": data_train, "--data-dev": data_dev, "--encoder": encoder, "--epochs": epochs,
              "--output-dir": output_dir, "--threads": threads, "--b1-posts": b1_posts, "--repeats": repeats}
     if not quick:
         given.update({"--text-config": text_config, "--mm-config": mm_config})
+    if not bf16:
+        given["--no-bf16"] = True
     # the report's "Reproduce" line: this command, rebuilt from what was parsed
     options.command = " ".join(["mner bench", *(["--quick"] if quick else []),
-                                *(f"{flag} {shlex.quote(str(value))}" for flag, value in given.items() if value)])
+                                *(flag if value is True else f"{flag} {shlex.quote(str(value))}"
+                                  for flag, value in given.items() if value)])
     try:
         result = run_bench(options, log=typer.echo)
     except (FileExistsError, FileNotFoundError, ValueError, ImportError) as err:
@@ -76,3 +81,43 @@ def export(
     except (FileNotFoundError, ValueError, ImportError, RuntimeError) as err:
         _fail(str(err))
     typer.echo(f"wrote {path} ({size_mb(path):.1f} MB; the fp32 model is {size_mb(source):.1f} MB)")
+
+
+def bench_pixels(
+    images: Path = typer.Argument(..., help="Folder of images, e.g. ../shared/data/images."),
+    model: Optional[list[str]] = typer.Option(None, "--model", help="HF vision model id or path (repeatable)."),
+    arch: Optional[list[str]] = typer.Option(None, "--arch", help="vit-s16 | resnet-50 | clip-b32: published sizes, "
+                                             "random weights (repeatable; default all three when no --model)."),
+    tokens: str = typer.Option("pooled", "--tokens", help="pooled | patches"),
+    batch_size: int = typer.Option(16, "--batch-size", help="Images per backbone call."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: torch's)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use at most this many images."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Directory for pixels.md and pixels.json."),
+) -> None:
+    """Cost of the pixel path per image: decode, preprocess, backbone, first epoch (cold cache) and later ones."""
+    import json
+
+    import torch
+
+    from mner.bench.pixel_cost import ARCHITECTURES, cost_table, measure_pixel_cost
+    from mner.checkpoint import atomic_write_text
+
+    if threads:
+        torch.set_num_threads(threads)
+    runs = [(m, None) for m in model or []] + [(None, a) for a in arch or []]
+    if not runs:
+        runs = [(None, a) for a in ARCHITECTURES]
+    results = []
+    try:
+        for name, architecture in runs:
+            results.append(measure_pixel_cost(images, name, architecture, tokens, batch_size, limit,
+                                              log=lambda m: typer.echo(m, err=True)))
+    except (FileNotFoundError, ValueError, OSError) as err:
+        _fail(str(err))
+    table = cost_table(results)
+    typer.echo(table)
+    if output:
+        output.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(output / "pixels.md", table)
+        atomic_write_text(output / "pixels.json", json.dumps([r.to_dict() for r in results], indent=2))
+        typer.echo(f"wrote {output / 'pixels.md'} and pixels.json", err=True)

@@ -133,27 +133,32 @@ class SubwordFeaturizer:
                 n_first = len(row) if n_first < 0 else n_first
                 types.append([0] * n_first + [sp.second_type_id] * (len(row) - n_first))
             word_pos.append(positions)  # type: ignore[arg-type]
+        # padded Python lists, then one tensor per field: per-element tensor writes cost a
+        # dispatch each (~40k per pass over a dev set), more than the lists
         seq = max(len(r) for r in rows)
-        r = len(rows)
-        input_ids = torch.full((r, seq), sp.pad_id, dtype=torch.long)  # (r, s)
-        attention = torch.zeros((r, seq), dtype=torch.long)  # (r, s)
-        type_ids = torch.zeros((r, seq), dtype=torch.long)  # (r, s)
-        for i, (row, ty) in enumerate(zip(rows, types)):
-            input_ids[i, : len(row)] = torch.tensor(row)
-            attention[i, : len(row)] = 1
-            type_ids[i, : len(ty)] = torch.tensor(ty)
+        input_ids = torch.tensor([row + [sp.pad_id] * (seq - len(row)) for row in rows], dtype=torch.long)  # (r, s)
+        attention = torch.tensor([[1] * len(row) + [0] * (seq - len(row)) for row in rows], dtype=torch.long)  # (r, s)
+        type_ids = torch.tensor([ty + [0] * (seq - len(ty)) for ty in types], dtype=torch.long)  # (r, s)
         b = len(token_lists)
         w = max(1, max(len(t) for t in token_lists))
         k = 1 if self.pooling == "first" else max(1, max((len(p) for ps in word_pos for p in ps), default=1))
-        index = torch.zeros((b, w, k), dtype=torch.long)  # (b, w, k) flat subword positions
-        sub_mask = torch.zeros((b, w, k), dtype=torch.bool)  # (b, w, k)
-        n_sub = torch.zeros((b, w), dtype=torch.long)  # (b, w) subwords per word
-        for i, positions in enumerate(word_pos):
-            for j, pos in enumerate(positions):
-                n_sub[i, j] = len(pos)
-                for q, (row, col) in enumerate(pos[:k]):
-                    index[i, j, q] = row * seq + col
-                    sub_mask[i, j, q] = True
+        index_rows: list[list[list[int]]] = []
+        mask_rows: list[list[list[bool]]] = []
+        counts: list[list[int]] = []
+        empty_word = ([0] * k, [False] * k)
+        for positions in word_pos:
+            words_index, words_mask = [], []
+            for pos in positions:
+                flat = [row * seq + col for row, col in pos[:k]]
+                words_index.append(flat + [0] * (k - len(flat)))
+                words_mask.append([True] * len(flat) + [False] * (k - len(flat)))
+            pad = w - len(positions)
+            index_rows.append(words_index + [empty_word[0]] * pad)
+            mask_rows.append(words_mask + [empty_word[1]] * pad)
+            counts.append([len(pos) for pos in positions] + [0] * pad)
+        index = torch.tensor(index_rows, dtype=torch.long).reshape(b, w, k)  # (b, w, k) flat subword positions
+        sub_mask = torch.tensor(mask_rows, dtype=torch.bool).reshape(b, w, k)  # (b, w, k)
+        n_sub = torch.tensor(counts, dtype=torch.long).reshape(b, w)  # (b, w) subwords per word
         return {
             "input_ids": input_ids,
             "attention_mask": attention,

@@ -16,6 +16,7 @@ import torch
 
 from mner.data.post import Post
 from mner.evaluation import evaluate
+from mner.precision import check_precision, precision_context
 from mner.training.order import epoch_batches
 from mner.training.schedule import LrSchedule
 
@@ -46,6 +47,8 @@ def train_epochs(model: Any, optimizer: torch.optim.Optimizer, schedule: LrSched
     steps_per_epoch = math.ceil(len(train) / cfg["batch_size"])
     step = start_epoch * steps_per_epoch
     clip = float(cfg.get("grad_clip") or 0.0)
+    precision = check_precision(str(cfg.get("precision") or "fp32"))
+    device = next(model.parameters()).device
     all_o_evals = 0
     for epoch in range(start_epoch, int(cfg["epochs"])):
         model.train()
@@ -55,7 +58,8 @@ def train_epochs(model: Any, optimizer: torch.optim.Optimizer, schedule: LrSched
         for ids in bar:
             scale = schedule.apply(optimizer, step)
             batch = model.batch([train[i] for i in ids])
-            loss = model.loss(batch)
+            with precision_context(precision, device):  # forward + loss only; backward follows autocast's casts
+                loss = model.loss(batch)
             if not torch.isfinite(loss):
                 raise TrainingError(f"loss became {loss.item()} at epoch {epoch + 1}, step {step}: lower the "
                                     "learning rates (train.lr.*) or keep train.grad_clip > 0")
@@ -68,6 +72,7 @@ def train_epochs(model: Any, optimizer: torch.optim.Optimizer, schedule: LrSched
             step += 1
             bar.set_postfix(loss=f"{loss.item():.3f}", best_f1=f"{max(best_f1, 0):.2f}")
         train_seconds = time.perf_counter() - started
+        # dev is scored in fp32 whatever the training precision: the figure a user loading the model gets
         scores = evaluate(model, dev, cfg.get("eval_batch_size", 64))
         schedule.on_evaluation(scores["f1"])
         if scores["n_pred"] == 0 and scores["n_gold"] > 0:
