@@ -8,14 +8,28 @@ Grid file (YAML):
     variants:
       text-only: []
       context-caption: ["model.second_segment=caption", "data.visual_text.caption.train=...", ...]
+    ledger: benchmarks/grids/twitter2017_visual_text.json   # optional, see below
 Each run goes to OUTPUT_DIR/<variant>/seed-<n>; a run with a summary.json is reused, so an
 interrupted grid continues where it stopped. The table is written to OUTPUT_DIR/results.md
 (and results.json) after every run.
+
+The ledger (optional, a path from the working directory) is a small JSON file meant to be
+committed: every finished run's summary, keyed by variant and seed, with a digest of the
+run's full resolved config. Run folders hold gigabytes and stay on one machine; the
+ledger travels with the repository, so a grid that takes longer than one sitting (or one
+machine) continues elsewhere: a (variant, seed) whose config digest matches a ledger
+entry is not trained again. Change anything in the config and the digest no longer
+matches, so stale results are never reused.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import os
+import platform
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -38,31 +52,120 @@ def load_grid(path: Path) -> dict[str, Any]:
     grid.setdefault("seeds", [42])
     grid.setdefault("overrides", [])
     grid.setdefault("output_dir", f"runs/{path.stem}")
+    grid.setdefault("ledger", None)
     return grid
 
 
-def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_bar: bool = False) -> str:
-    from mner.training.run import train_run
+def config_digest(config: dict[str, Any]) -> str:
+    """sha256 of the resolved config, without where the run is written or how many threads it used
+    (neither changes what is learned)."""
+    relevant = {k: v for k, v in config.items() if k != "output_dir"}
+    relevant["train"] = {k: v for k, v in relevant.get("train", {}).items() if k != "threads"}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
+
+class Ledger:
+    """Finished runs of one grid, in a JSON file: {"runs": {"<variant>/seed-<n>": entry}}."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.runs: dict[str, dict[str, Any]] = {}
+        if path is not None and path.exists():
+            try:
+                self.runs = json.loads(path.read_text(encoding="utf-8"))["runs"]
+            except (json.JSONDecodeError, KeyError, TypeError) as err:
+                raise ValueError(f"{path}: not a grid ledger ({err})") from err
+
+    def find(self, variant: str, seed: int, digest: str) -> dict[str, Any] | None:
+        entry = self.runs.get(f"{variant}/seed-{seed}")
+        return entry["summary"] if entry and entry.get("config_digest") == digest else None
+
+    def record(self, variant: str, seed: int, digest: str, summary: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        key = f"{variant}/seed-{seed}"
+        if self.runs.get(key, {}).get("config_digest") == digest:
+            return  # already there (a reused run folder): keep its original date
+        entry = {"config_digest": digest, "summary": summary,
+                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "machine": f"{platform.machine()}, {_cpu_count()} CPUs"}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # several `mner experiment --seed N` processes may share one ledger: take a lock,
+        # re-read what the others wrote, add this entry, write atomically
+        with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.path.exists():
+                self.runs = {**json.loads(self.path.read_text(encoding="utf-8"))["runs"], **self.runs}
+            self.runs[key] = entry
+            atomic_write_text(self.path, json.dumps({"runs": dict(sorted(self.runs.items()))}, indent=1) + "\n")
+
+
+def _cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_bar: bool = False,
+             train: bool = True, seeds: list[int] | None = None, threads: int | None = None) -> str:
+    """Train what is not finished yet (`train=False`: only tabulate what is) and return the table.
+
+    `seeds`: train only these of the grid's seeds (e.g. one process per seed, each with
+    `train.threads=1`, on a machine with spare cores); the table still shows every seed
+    that is finished. `threads`: torch threads per run (`train.threads`; not part of the digest).
+    """
     out = Path(grid["output_dir"])
+    ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
     results: dict[str, list[dict[str, Any]]] = {}
     for variant, overrides in grid["variants"].items():
         for seed in grid["seeds"]:
             run_dir = out / variant / f"seed-{seed}"
+            config = load_config(grid["base"], [*grid["overrides"], *(overrides or []),
+                                                f"train.seed={seed}", f"output_dir={run_dir}",
+                                                *([f"train.threads={threads}"] if threads else [])])
+            digest = config_digest(config)
             summary_path = run_dir / "summary.json"
             if summary_path.exists():
                 summary = json.loads(summary_path.read_text(encoding="utf-8"))
+            elif (summary := ledger.find(variant, seed, digest)) is not None:
+                log(f"[{variant} seed {seed}] finished earlier (ledger {grid['ledger']})")
+            elif not train or (seeds is not None and seed not in seeds):
+                continue
             else:
-                config = load_config(grid["base"], [*grid["overrides"], *(overrides or []),
-                                                    f"train.seed={seed}", f"output_dir={run_dir}"])
-                log(f"[{variant} seed {seed}] training -> {run_dir}")
-                summary = train_run(config, resume=(run_dir / "checkpoint").exists(), progress_bar=progress_bar,
-                                    log=lambda m, v=variant, s=seed: log(f"[{v} seed {s}] {m}"))
+                summary = _train_claimed(run_dir, config, log, progress_bar, f"[{variant} seed {seed}]")
+                if summary is None:
+                    continue
+            ledger.record(variant, seed, digest, summary)
             results.setdefault(variant, []).append(summary)
-            table = results_table(results)
-            atomic_write_text(out / "results.md", table)
-            atomic_write_text(out / "results.json", json.dumps(results, indent=1))
+            if train:
+                atomic_write_text(out / "results.md", results_table(results))
+                atomic_write_text(out / "results.json", json.dumps(results, indent=1))
     return results_table(results)
+
+
+def _train_claimed(run_dir: Path, config: dict[str, Any], log: Callable[[str], None], progress_bar: bool,
+                   tag: str) -> dict[str, Any] | None:
+    """Train one run unless another `mner experiment` process on this machine is training it.
+
+    The claim is an exclusive lock on OUTPUT_DIR/<variant>/seed-<n>.lock, held for the whole
+    run: the operating system drops it when the process ends, however it ends, so a crashed
+    worker never blocks the run (the next one resumes from its checkpoint). Several
+    processes on one grid (e.g. `--threads 1`, one per core) thus share out its runs.
+    Returns None when the run is someone else's.
+    """
+    from mner.training.run import train_run
+
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(run_dir.with_name(run_dir.name + ".lock"), "w") as claim:
+        try:
+            fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"{tag} being trained by another process: skipped here")
+            return None
+        summary_path = run_dir / "summary.json"
+        if summary_path.exists():  # finished by another process between our look and our claim
+            return json.loads(summary_path.read_text(encoding="utf-8"))
+        log(f"{tag} training -> {run_dir}")
+        return train_run(config, resume=(run_dir / "checkpoint").exists(), progress_bar=progress_bar,
+                         log=lambda m: log(f"{tag} {m}"))
 
 
 def results_table(results: dict[str, list[dict[str, Any]]]) -> str:

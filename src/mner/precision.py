@@ -20,10 +20,11 @@ bf16 where it is native.
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Iterator
 
 import torch
+
+from mner.cpu import cpu_flags
 
 PRECISIONS = ("fp32", "bf16")
 # CPU flags (Linux /proc/cpuinfo) that give bf16 dot products in hardware
@@ -40,16 +41,7 @@ def native_bf16(cpuinfo: str | None = None) -> bool:
     """True when this CPU computes bf16 dot products in hardware (or a CUDA GPU is present)."""
     if torch.cuda.is_available():
         return bool(torch.cuda.is_bf16_supported())
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
-        except OSError:
-            return False
-    flags = set()
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.split(":", 1)[1].split())
-            break
+    flags = cpu_flags(cpuinfo)
     return any(flag in flags for flag in NATIVE_BF16_FLAGS)
 
 

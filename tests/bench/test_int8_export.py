@@ -71,18 +71,43 @@ def _reference(layer: Int8Linear, x: torch.Tensor) -> torch.Tensor:
 def test_int8_forward_is_per_row_int8_arithmetic(int8_dir, monkeypatch):
     import mner.export.int8 as int8
 
+    monkeypatch.setattr(int8, "INT8_KERNEL", "int_mm")
     layer = Tagger.load(int8_dir).model.head.proj
     x = torch.randn(3, 5, layer.in_features)  # (b, w, d): any leading shape
     out = layer(x)
     assert out.shape == (3, 5, layer.out_features) and out.dtype == torch.float32
     torch.testing.assert_close(out.double(), _reference(layer, x), rtol=1e-4, atol=1e-4)
-    # torch builds without torch._int_mm multiply the same integers in fp32: same result
-    monkeypatch.setattr(int8, "_HAS_INT_MM", False)
-    torch.testing.assert_close(layer(x), out, rtol=1e-5, atol=1e-5)
+    # the fbgemm kernel (AVX2 CPUs): the same per-row scheme with 7-bit asymmetric steps,
+    # so it agrees with the 8-bit reference to about one activation step per row
+    monkeypatch.setattr(int8, "INT8_KERNEL", "fbgemm")
+    fbgemm = layer(x)
+    assert layer._packed[0] == "fbgemm"
+    step = x.abs().amax(-1, keepdim=True) / 63.0  # (3, 5, 1): a 7-bit step of each row
+    weight_l1 = (layer.weight_int8.double() * layer.weight_scale.unsqueeze(1)).abs().sum(-1)  # (out,)
+    assert ((fbgemm.double() - out.double()).abs() <= step.double() * weight_l1).all()
 
 
-def test_an_outlier_token_does_not_coarsen_the_other_rows():
+@pytest.mark.parametrize("cpu, kernel", [("flags : fpu avx avx2 fma", "fbgemm"),
+                                         ("flags : fpu avx2 avx512f avx512_vnni", "int_mm"),
+                                         ("flags : fpu avx2 avx_vnni", "int_mm"), ("", "fbgemm")])
+def test_int8_kernel_follows_the_cpu(cpu, kernel, monkeypatch):
+    from mner.export.int8 import choose_int8_kernel
+
+    monkeypatch.delenv("MNER_INT8_KERNEL", raising=False)
+    assert choose_int8_kernel(cpu) == kernel
+    monkeypatch.setenv("MNER_INT8_KERNEL", "int_mm")
+    assert choose_int8_kernel("flags : avx2") == "int_mm"
+    monkeypatch.setenv("MNER_INT8_KERNEL", "fast")
+    with pytest.raises(ValueError, match="MNER_INT8_KERNEL"):
+        choose_int8_kernel(cpu)
+
+
+@pytest.mark.parametrize("kernel", ["int_mm", "fbgemm"])
+def test_an_outlier_token_does_not_coarsen_the_other_rows(kernel, monkeypatch):
     """One scale per row: a token 1000x larger than the rest leaves their error unchanged."""
+    import mner.export.int8 as int8
+
+    monkeypatch.setattr(int8, "INT8_KERNEL", kernel)
     torch.manual_seed(0)
     linear = nn.Linear(64, 32)
     layer = Int8Linear.from_dynamic(_dynamic(linear))

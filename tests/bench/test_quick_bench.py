@@ -41,7 +41,7 @@ def test_quick_bench_writes_every_documented_figure(tmp_path):
         assert [s["name"] for s in data["skipped"]][:2] == bf16_names
     expected.append("mner-text-int8")
     if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx"):
-        expected.append("mner-text-onnx")
+        expected += ["mner-text-onnx", "mner-text-onnx-int8"]
     assert names == expected, data["skipped"]
     by_name_path = {r["name"]: r["path"] for r in data["systems"]}
     for row in data["systems"]:
@@ -55,7 +55,7 @@ def test_quick_bench_writes_every_documented_figure(tmp_path):
         else:
             assert set(row["vs_peer"]) == set(VS_PEER_KEYS)
             assert row["time_split"]["network_s"] > 0
-        if row["kind"] in ("int8", "onnx"):
+        if row["kind"] in ("int8", "onnx", "onnx-int8"):
             assert row["source"] == "mner-text" and set(row["vs_source"]) == set(VS_SOURCE_KEYS)
             assert row["train_seconds"] is None and row["export_seconds"] > 0
         if row["kind"] == "bf16":  # the same saved model under autocast: same directory, scored on its own
@@ -73,6 +73,24 @@ def test_quick_bench_writes_every_documented_figure(tmp_path):
         assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / MARKER).exists()
     assert "mner-text" in result.output and "posts/s" in result.output
+
+    # --remeasure: the trained systems (and their training figures) are kept, the rest is measured again
+    trained = {r["name"]: r for r in data["systems"] if r["kind"] in ("peer", "mner")}
+    weights = (out / "mner-text" / "best" / "model.safetensors").stat().st_mtime_ns
+    again = CliRunner().invoke(app, ["bench", "--quick", "--epochs", "2", "--output-dir", str(out), "--threads", "1",
+                                     "--remeasure"])
+    assert again.exit_code == 0, again.output
+    assert "reusing the system trained" in again.output and "training" not in again.output.replace("trained", "")
+    redone = json.loads((out / "bench.json").read_text())
+    assert redone["settings"]["remeasured"] is True and "--remeasure" in redone["settings"]["command"]
+    assert [r["name"] for r in redone["systems"]] == names
+    for name, row in trained.items():
+        again_row = next(r for r in redone["systems"] if r["name"] == name)
+        assert again_row["train_seconds"] == row["train_seconds"] and again_row["f1"] == pytest.approx(row["f1"])
+    assert (out / "mner-text" / "best" / "model.safetensors").stat().st_mtime_ns == weights
+    other = CliRunner().invoke(app, ["bench", "--quick", "--epochs", "3", "--output-dir", str(out), "--threads", "1",
+                                     "--remeasure"])
+    assert other.exit_code == 1 and "epochs" in other.output
 
 
 def test_output_dir_not_written_by_bench_is_refused(tmp_path):

@@ -1,5 +1,10 @@
 """`mner experiment`: variants x seeds -> a mean ± std table; finished runs are reused."""
 
+import fcntl
+import json
+import shutil
+from pathlib import Path
+
 import yaml
 from typer.testing import CliRunner
 
@@ -8,12 +13,17 @@ from mner.data.readers import write_posts
 from posts_factory import make_posts
 
 
-def test_grid_trains_each_variant_and_seed_and_reuses_finished_runs(tmp_path, tiny_bert_dir, monkeypatch):
+def _write_base(tmp_path, tiny_bert_dir):
+    """tmp_path/base.yaml: one epoch of a tiny BERT on four generated posts."""
     write_posts(make_posts(4), tmp_path / "train.jsonl")
     base = {"data": {"format": "jsonl", "train": str(tmp_path / "train.jsonl"), "dev": str(tmp_path / "train.jsonl")},
             "model": {"encoder": {"name": "encoder.hf.v1", "model": str(tiny_bert_dir)}},
             "train": {"epochs": 1, "batch_size": 4, "patience": 0}}
     (tmp_path / "base.yaml").write_text(yaml.safe_dump(base))
+
+
+def test_grid_trains_each_variant_and_seed_and_reuses_finished_runs(tmp_path, tiny_bert_dir, monkeypatch):
+    _write_base(tmp_path, tiny_bert_dir)
     grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1, 2],
             "variants": {"crf": [], "softmax": ["model.head.name=head.softmax.v1"],
                          "context": ["model.second_segment=caption"]}}
@@ -34,3 +44,56 @@ def test_grid_trains_each_variant_and_seed_and_reuses_finished_runs(tmp_path, ti
     monkeypatch.setattr(run_module, "train_run", no_training)
     again = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml")])
     assert again.exit_code == 0, again.output
+
+
+def test_the_ledger_carries_finished_runs_to_a_fresh_checkout(tmp_path, tiny_bert_dir, monkeypatch):
+    """Run folders stay on one machine; the committed ledger lets a grid continue elsewhere."""
+    _write_base(tmp_path, tiny_bert_dir)
+    ledger = tmp_path / "benchmarks" / "grid.json"
+    grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1],
+            "variants": {"crf": [], "softmax": ["model.head.name=head.softmax.v1"]}, "ledger": str(ledger)}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    first = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml")])
+    assert first.exit_code == 0, first.output
+    entries = json.loads(ledger.read_text())["runs"]
+    assert sorted(entries) == ["crf/seed-1", "softmax/seed-1"]
+    assert all(len(e["config_digest"]) == 64 and "f1" in e["summary"]["dev"] for e in entries.values())
+
+    import mner.training.run as run_module
+
+    shutil.rmtree(tmp_path / "grid")  # a fresh checkout: no run folders, only the ledger
+    trained: list[str] = []
+
+    def fake_training(config, **kwargs):
+        trained.append(config["output_dir"])
+        return {"best_epoch": 1, "dev": {"f1": 1.0, "precision": 1.0, "recall": 1.0}, "epochs_run": 1,
+                "train_seconds": 0.0, "stopped_early": False}
+
+    monkeypatch.setattr(run_module, "train_run", fake_training)
+    again = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml")])
+    assert again.exit_code == 0, again.output
+    assert trained == [] and "finished earlier" in again.output
+    threads = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--threads", "1"])
+    assert threads.exit_code == 0 and trained == []  # threads do not change what is learned: same digest
+    assert (tmp_path / "grid" / "results.md").read_text().count("| 1 |") == 2
+
+    # a changed config is a different experiment: its digest misses, so it is trained
+    grid["overrides"] = ["train.batch_size=2"]
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    report = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--report-only"])
+    assert report.exit_code == 0 and trained == [] and "| crf" not in report.output
+    # a run another process is training (it holds the run's lock) is left to that process
+    (tmp_path / "grid" / "crf").mkdir(parents=True, exist_ok=True)
+    with open(tmp_path / "grid" / "crf" / "seed-1.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        shared = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml")])
+    assert shared.exit_code == 0 and "being trained by another process" in shared.output
+    assert [Path(d).parent.name for d in trained] == ["softmax"]
+    trained.clear()
+    shutil.rmtree(tmp_path / "grid")
+    other_seed = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--seed", "7"])
+    assert other_seed.exit_code == 0 and trained == []  # --seed: only that seed is trained here
+    changed = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--seed", "1"])
+    assert changed.exit_code == 0, changed.output
+    assert [Path(d).parent.name for d in trained] == ["crf"]  # softmax's new result is in the ledger already
+    assert sorted(json.loads(ledger.read_text())["runs"]) == ["crf/seed-1", "softmax/seed-1"]  # replaced, not added

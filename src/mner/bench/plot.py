@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-MARKERS = {"peer": "s", "mner": "o", "int8": "^", "onnx": "D"}
+MARKERS = {"peer": "s", "mner": "o", "int8": "^", "onnx": "D", "onnx-int8": "v", "bf16": "P"}
 OFFSETS = [(6, 4), (6, -11), (6, 15), (6, -22)]  # points
 
 

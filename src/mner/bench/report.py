@@ -25,7 +25,8 @@ VS_SOURCE_KEYS = ("f1_cost", "speedup", "p50_ratio", "size_ratio")
 FP32_NOTE = (
     "int8 (dynamic): every nn.Linear (encoder projections and feed-forward, the head's emission projection) "
     "has int8 weights with one scale per output channel; activations are quantized at run time with one scale "
-    "per token (row), int8 x int8 products accumulate in int32 (torch._int_mm). "
+    "per token (row), int8 x int8 products accumulate in int32 (torch._int_mm on VNNI/AMX CPUs; on AVX2-only "
+    "CPUs fbgemm's dynamic Linear on rows pre-divided by their own max). "
     "Still fp32: the embeddings (a lookup, no arithmetic to speed up; the largest tensor, so the file "
     "shrinks less than 4x), LayerNorm/GELU/residuals (element-wise, need range), attention scores and "
     "softmax (activation x activation products and exponentials, outside nn.Linear) and the CRF "

@@ -38,7 +38,10 @@ from mner.bench.speed import PeakRss, measure_speed, size_mb, time_split
 from mner.data.post import Post
 
 MARKER = ".mner-bench"  # OUTPUT_DIR was written by mner bench: its system folders may be replaced
-SYSTEM_DIRS = ("peer", "mner-text", "mner-mm", "mner-text-int8", "mner-text-onnx")
+TRAINED_DIRS = ("peer", "mner-text", "mner-mm")
+SYSTEM_DIRS = (*TRAINED_DIRS, "mner-text-int8", "mner-text-onnx", "mner-text-onnx-int8")
+# settings that must match for --remeasure to reuse an earlier run's trained systems
+REUSE_KEYS = ("mode", "encoder", "epochs", "train_posts", "dev_posts", "text_config", "mm_config", "peer_lr")
 
 
 @dataclass
@@ -55,9 +58,12 @@ class BenchOptions:
     b1_posts: int | None = None  # default 8 / 200
     repeats: int | None = None  # default 1 / 3
     matmul_n: int | None = None  # default 256 / 1024
-    exports: tuple[str, ...] = ("int8", "onnx")
+    exports: tuple[str, ...] = ("int8", "onnx", "onnx-int8")
     command: str = "mner bench"
     bf16: bool = True  # also time the trained mner systems under bf16 autocast (native bf16 CPUs only)
+    # measure again the systems an earlier run of the same settings trained (their training
+    # figures are kept from its bench.json); exports are made afresh
+    remeasure: bool = False
 
     def resolved(self) -> "BenchOptions":
         q = self.quick
@@ -66,7 +72,7 @@ class BenchOptions:
             self.epochs or (3 if q else 5), self.data_train, self.data_dev, self.text_config, self.mm_config,
             self.threads, self.b1_posts or (8 if q else 200), self.repeats or (1 if q else 3),
             self.matmul_n or (256 if q else 1024), tuple(self.exports),
-            "mner bench --quick" if q and self.command == "mner bench" else self.command, self.bf16)
+            "mner bench --quick" if q and self.command == "mner bench" else self.command, self.bf16, self.remeasure)
 
 
 @dataclass
@@ -144,11 +150,12 @@ def _prepare_full(opts: BenchOptions, out: Path) -> Prepared:
                     _labels(train + dev), 5e-5, max_length)
 
 
-def _prepare_output(out: Path) -> None:
+def _prepare_output(out: Path, keep: tuple[str, ...] = ()) -> None:
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
         raise FileExistsError(f"{out} exists and was not written by mner bench; choose another --output-dir")
     for name in SYSTEM_DIRS:
-        shutil.rmtree(out / name, ignore_errors=True)
+        if name not in keep:
+            shutil.rmtree(out / name, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text("written by mner bench; its system folders are replaced on every run\n", encoding="utf-8")
 
@@ -211,7 +218,7 @@ def _flops(kind: str, loaded: Any, posts: list[Post]) -> tuple[Any, float]:
         head_in, labels = shape.hidden, len(loaded.labels)
     else:
         model = loaded.model
-        config = model.encoder_config if kind == "onnx" else model.text_encoder.backbone.config
+        config = model.encoder_config if kind.startswith("onnx") else model.text_encoder.backbone.config
         shape = EncoderShape.from_config(config)
         rows = mner_rows(model.text_encoder.featurizer, posts, model.second_segment)
         head_in, labels = model.head.proj.in_features, len(model.labels)
@@ -231,7 +238,9 @@ def _measure(c: Contender, ceilings: dict[str, Any], opts: BenchOptions) -> dict
     f1 = _f1(c.kind, loaded, c.posts)
     count, subwords = _flops(c.kind, loaded, c.posts)
     split = None if c.kind == "peer" else time_split(loaded.model, c.posts, precision=_precision(loaded))
-    int8_rate = ceilings["int8_gops"] * 1e9 if c.kind == "int8" else None
+    # int8 rows: Linear FLOPs at the int8 rate (measured with mner's Int8Linear; onnxruntime's
+    # integer kernels are of the same class)
+    int8_rate = ceilings["int8_gops"] * 1e9 if c.kind in ("int8", "onnx-int8") else None
     matmul_rate = ceilings["bf16_gflops" if c.kind == "bf16" else "fp32_gflops"] * 1e9
     bound = bound_posts_per_second(count, matmul_rate, int8_rate)
     del loaded
@@ -338,7 +347,7 @@ def _export_systems(opts: BenchOptions, prep: Prepared, out: Path, skipped: list
     contenders = []
     for target in opts.exports:
         name = f"mner-text-{target}"
-        if target == "onnx" and not all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime")):
+        if target.startswith("onnx") and not all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime")):
             skipped.append({"name": name, "reason": "onnx / onnxruntime not installed (pip install mner[bench])"})
             continue
         log(f"{name}: exporting mner-text")
@@ -348,12 +357,55 @@ def _export_systems(opts: BenchOptions, prep: Prepared, out: Path, skipped: list
         except Exception as err:  # noqa: BLE001 - a failed export must not lose the trained systems' figures
             skipped.append({"name": name, "reason": f"export failed: {type(err).__name__}: {err}"})
             continue
-        description = {"int8": "mner-text, dynamic int8 Linear layers (torch)",
-                       "onnx": "mner-text, fp32 ONNX encoder (onnxruntime)"}[target]
+        description = {"int8": "mner-text, dynamic int8 Linear layers, per-token activations (torch)",
+                       "onnx": "mner-text, fp32 ONNX encoder (onnxruntime)",
+                       "onnx-int8": "mner-text, ONNX encoder with onnxruntime's dynamic int8 MatMuls"}[target]
         contenders.append(Contender(name, target, description, path, prep.dev,
                                     lambda path=path: load_tagger(path, threads=opts.threads), source="mner-text",
                                     export_seconds=round(time.perf_counter() - started, 2)))
     return contenders
+
+
+def _reused_systems(opts: BenchOptions, prep: Prepared, out: Path, log: Callable[[str], None]) -> list[Contender]:
+    """The peer and mner systems an earlier `mner bench` with the same settings trained in `out`."""
+    from mner.bench.peer import PeerTagger
+    from mner.predict import Tagger
+
+    previous_path = out / "bench.json"
+    if not previous_path.exists():
+        raise FileNotFoundError(f"--remeasure: {previous_path} not found (run mner bench without it first)")
+    previous = json.loads(previous_path.read_text(encoding="utf-8"))
+    now = _settings(opts, prep)
+    differ = [k for k in REUSE_KEYS if previous["settings"].get(k, previous.get(k)) != now.get(k)]
+    if differ:
+        raise ValueError(f"--remeasure: {previous_path} was made with other settings ({', '.join(differ)}); "
+                         "run mner bench without --remeasure")
+    contenders = []
+    for row in previous["systems"]:
+        if row["kind"] not in ("peer", "mner"):
+            continue
+        path = Path(row["path"])
+        if not path.exists():
+            raise FileNotFoundError(f"--remeasure: {path} ({row['name']}) is gone; run mner bench without it")
+        posts = prep.mm_dev if row["name"] == "mner-mm" else prep.dev
+        load = (lambda: PeerTagger.load(out / "peer", prep.max_length)) if row["kind"] == "peer" \
+            else (lambda path=path: Tagger.load(path))
+        contenders.append(Contender(row["name"], row["kind"], row["description"], path, posts, load,
+                                    train_seconds=row["train_seconds"], train_peak_mb=row["train_peak_mb"]))
+        log(f"{row['name']}: reusing the system trained on {previous['created']} ({row['train_seconds']} s)")
+    return contenders
+
+
+def _settings(opts: BenchOptions, prep: Prepared) -> dict[str, Any]:
+    return {"mode": "quick" if opts.quick else "full",
+            "encoder": "tiny random BERT (quick)" if opts.quick else opts.encoder,
+            "encoder_path": prep.encoder_path, "epochs": opts.epochs,
+            "threads": torch.get_num_threads(), "train_posts": len(prep.train),
+            "dev_posts": len(prep.dev), "batch_size": 64, "b1_posts": opts.b1_posts,
+            "repeats": opts.repeats, "peer_lr": prep.peer_lr,
+            "text_config": None if opts.quick else str(opts.text_config),
+            "mm_config": None if opts.quick or not opts.mm_config else str(opts.mm_config),
+            "command": opts.command}
 
 
 def run_bench(options: BenchOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -371,13 +423,13 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = print) -> dict
         machine = machine_description()  # before our own work raises the load average
         # data and configs first: a typo in a path must not cost the previous run's folders
         prep = _prepare_quick(opts, out) if opts.quick else _prepare_full(opts, out)
-        _prepare_output(out)
+        _prepare_output(out, keep=TRAINED_DIRS if opts.remeasure else ())
         log(f"measuring the matmul ceiling ({opts.matmul_n}x{opts.matmul_n}, {torch.get_num_threads()} threads)")
         ceilings = measure_ceilings(opts.matmul_n or 1024, 10 if not opts.quick else 3)
         skipped: list[dict[str, str]] = []
         if prep.mm_cfg is None:
             skipped.append({"name": "mner-mm", "reason": "no multimodal config given (--mm-config)"})
-        contenders = _train_systems(opts, prep, out, log)
+        contenders = _reused_systems(opts, prep, out, log) if opts.remeasure else _train_systems(opts, prep, out, log)
         contenders += _bf16_systems(opts, contenders, skipped)
         contenders += _export_systems(opts, prep, out, skipped, log)
         rows = []
@@ -395,14 +447,7 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = print) -> dict
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": machine,
             "ceilings": ceilings,
-            "settings": {"encoder": "tiny random BERT (quick)" if opts.quick else opts.encoder,
-                         "encoder_path": prep.encoder_path, "epochs": opts.epochs,
-                         "threads": torch.get_num_threads(), "train_posts": len(prep.train),
-                         "dev_posts": len(prep.dev), "batch_size": 64, "b1_posts": opts.b1_posts,
-                         "repeats": opts.repeats, "peer_lr": prep.peer_lr,
-                         "text_config": None if opts.quick else str(opts.text_config),
-                         "mm_config": None if opts.quick or not opts.mm_config else str(opts.mm_config),
-                         "command": opts.command},
+            "settings": {**_settings(opts, prep), **({"remeasured": True} if opts.remeasure else {})},
             "systems": rows,
             "skipped": skipped,
             "notes": {"fp32": FP32_NOTE, "bf16": BF16_NOTE, "flops": FLOPS_NOTE, "memory": MEMORY_NOTE},

@@ -35,6 +35,9 @@ def bench(
     repeats: Optional[int] = typer.Option(None, "--repeats", help="Batch-64 passes, median kept (default 3; quick 1)."),
     bf16: bool = typer.Option(True, "--bf16/--no-bf16", help="Also time the mner systems under bf16 autocast "
                                                             "(only where the CPU has native bf16)."),
+    remeasure: bool = typer.Option(False, "--remeasure", help="Keep the peer and mner systems an earlier run with "
+                                   "the same settings trained in --output-dir (and their training figures); "
+                                   "export and measure again, e.g. on a quieter machine."),
 ) -> None:
     """Benchmark mner against a plain Hugging Face fine-tune: F1, training time, speed, memory, size, int8, ONNX."""
     from mner.bench import BenchOptions, run_bench
@@ -45,13 +48,15 @@ def bench(
         mm_config = None
     options = BenchOptions(quick=quick, output_dir=output_dir, encoder=encoder or "minilm-l6", epochs=epochs,
                            data_train=data_train, data_dev=data_dev, text_config=text_config, mm_config=mm_config,
-                           threads=threads, b1_posts=b1_posts, repeats=repeats, bf16=bf16)
+                           threads=threads, b1_posts=b1_posts, repeats=repeats, bf16=bf16, remeasure=remeasure)
     given = {"--data-train": data_train, "--data-dev": data_dev, "--encoder": encoder, "--epochs": epochs,
              "--output-dir": output_dir, "--threads": threads, "--b1-posts": b1_posts, "--repeats": repeats}
     if not quick:
         given.update({"--text-config": text_config, "--mm-config": mm_config})
     if not bf16:
         given["--no-bf16"] = True
+    if remeasure:
+        given["--remeasure"] = True
     # the report's "Reproduce" line: this command, rebuilt from what was parsed
     options.command = " ".join(["mner bench", *(["--quick"] if quick else []),
                                 *(flag if value is True else f"{flag} {shlex.quote(str(value))}"
@@ -67,10 +72,11 @@ def bench(
 
 def export(
     run_dir: Path = typer.Argument(..., help="Run folder or model directory."),
-    to: str = typer.Option(..., "--to", help="int8 (dynamic int8 Linear layers, torch) or onnx (onnxruntime)."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Directory to write (default RUN_DIR-int8/-onnx)."),
+    to: str = typer.Option(..., "--to", help="int8 (dynamic int8 Linear layers, torch), onnx (onnxruntime) or "
+                                             "onnx-int8 (onnxruntime's dynamic int8 MatMuls)."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Directory to write (default RUN_DIR-<to>)."),
 ) -> None:
-    """Export a trained model as dynamic int8 (loads with Tagger.load) or ONNX (loads with OnnxTagger)."""
+    """Export a trained model as dynamic int8 (loads with Tagger.load) or ONNX / int8 ONNX (OnnxTagger)."""
     from mner.bench.speed import size_mb
     from mner.export import export_model
     from mner.predict import resolve_model_dir

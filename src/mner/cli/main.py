@@ -129,13 +129,19 @@ def predict(
 @app.command()
 def experiment(
     grid: Path = typer.Argument(..., help="Grid YAML: base config, seeds, variants (see mner.experiments)."),
+    report_only: bool = typer.Option(False, "--report-only", help="Train nothing: tabulate the finished runs "
+                                     "(run folders and the grid's ledger)."),
+    seed: Optional[list[int]] = typer.Option(None, "--seed", help="Train only this seed of the grid (repeatable)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads per run (e.g. 1 with one "
+                                          "process per --seed per core)."),
 ) -> None:
     """Train a grid of variants x seeds; write a markdown table of mean ± std dev F1."""
     from mner.experiments import load_grid, run_grid
     from mner.training.loop import TrainingError
 
     try:
-        table = run_grid(load_grid(grid), log=typer.echo)
+        table = run_grid(load_grid(grid), log=typer.echo, train=not report_only, seeds=seed,
+                         threads=threads)
     except (TrainingError, FileNotFoundError, ValueError) as err:
         _fail(str(err))
     typer.echo(table)

@@ -1,12 +1,13 @@
-"""Compressed copies of a trained model: dynamic int8 (torch) and ONNX (onnxruntime).
+"""Compressed copies of a trained model: dynamic int8 (torch), ONNX and int8 ONNX (onnxruntime).
 
     export_model("runs/twitter2017", "int8", "runs/twitter2017-int8")   # mner export RUN --to int8
     Tagger.load("runs/twitter2017-int8").predict("...")                # int8 Linear layers, fp32 rest
     export_model("runs/twitter2017", "onnx", "runs/twitter2017-onnx")   # mner export RUN --to onnx
     OnnxTagger.load("runs/twitter2017-onnx").predict("...")            # same spans as the torch model
+    export_model("runs/twitter2017", "onnx-int8")                       # ONNX with onnxruntime's int8 MatMuls
     load_tagger(path)                                                  # whichever of the three `path` holds
 
-What stays fp32 and why: `mner.export.int8` (int8) and `mner.export.onnx_export` (ONNX).
+What stays fp32 and why: `mner.export.int8` (int8) and `mner.export.onnx_export` (ONNX, ONNX int8).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from mner.export.int8 import Int8Linear, export_int8, maybe_quantize, quantize_model, quantized_modules
 
-TARGETS = ("int8", "onnx")
+TARGETS = ("int8", "onnx", "onnx-int8")
 
 
 def default_output(run_dir: str | Path, to: str) -> Path:
@@ -35,7 +36,7 @@ def export_model(run_dir: str | Path, to: str, output: str | Path | None = None)
         return export_int8(run_dir, output)
     from mner.export.onnx_export import export_onnx
 
-    return export_onnx(run_dir, output)
+    return export_onnx(run_dir, output, int8=to == "onnx-int8")
 
 
 def load_tagger(path: str | Path, batch_size: int = 64, threads: int | None = None) -> Any:

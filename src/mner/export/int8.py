@@ -41,15 +41,23 @@ empty `Int8Linear`s before the state dict is loaded (the hook in
 `checkpoint.from_pretrained`); the transposed copy the kernel wants is made on the
 first forward (milliseconds), never stored.
 
-Torch status: the export still uses `torch.ao.quantization.quantize_dynamic` to round
-the weights (deprecated in favour of torchao, not a dependency here; it ships in torch
-2.13); inference uses only `torch._int_mm`, and falls back to an exact fp32 product of
-the same integers where a torch build lacks it.
+Kernels (`choose_int8_kernel`, one per process, `MNER_INT8_KERNEL` overrides): on CPUs
+with int8 dot-product instructions (VNNI, AMX) `torch._int_mm` (oneDNN) multiplies the
+per-token int8 activations directly; on AVX2-only CPUs `_int_mm` runs a slow reference
+loop, so there each row is divided by its own max first and fbgemm's AVX2 dynamic
+Linear (`quantized::linear_dynamic`, which quantizes its input with one scale) does the
+product; the row max is multiplied back after. Both are per-token quantization.
+
+Torch status: the export uses `torch.ao.quantization.quantize_dynamic` to round the
+weights, and the fbgemm path its kernels (deprecated in favour of torchao, not a
+dependency here; they ship in torch 2.13). Only `_pack` and `forward` touch them, so a
+move to torchao changes those two methods and nothing saved on disk.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,7 +66,27 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-_HAS_INT_MM = hasattr(torch, "_int_mm")
+from mner.cpu import cpu_flags
+
+# CPU flags with int8 dot-product instructions, where oneDNN's `torch._int_mm` is fast;
+# without them (AVX2-only CPUs) `_int_mm` falls back to a slow reference loop (2 GOP/s
+# measured here, against ~120 GFLOP/s fp32) and fbgemm's AVX2 kernel is the fast one.
+INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def choose_int8_kernel(cpuinfo: str | None = None) -> str:
+    """"int_mm" (oneDNN, VNNI/AMX CPUs) or "fbgemm" (everything else); MNER_INT8_KERNEL overrides."""
+    forced = os.environ.get("MNER_INT8_KERNEL")
+    if forced:
+        if forced not in ("int_mm", "fbgemm"):
+            raise ValueError(f"MNER_INT8_KERNEL={forced!r}: choose int_mm or fbgemm")
+        return forced
+    if not hasattr(torch, "_int_mm"):
+        return "fbgemm"
+    return "int_mm" if cpu_flags(cpuinfo) & set(INT8_DOT_FLAGS) else "fbgemm"
+
+
+INT8_KERNEL = choose_int8_kernel()
 MARKER = "quantization.json"
 FORMAT = "mner.int8-dynamic.v1"
 
@@ -86,7 +114,7 @@ class Int8Linear(nn.Module):
         self.register_buffer("weight_scale", torch.ones(out_features, dtype=torch.float64))  # (out,)
         self.register_buffer("weight_zero_point", torch.zeros(out_features, dtype=torch.int64))  # (out,)
         self.register_buffer("bias", torch.zeros(out_features) if bias else None)  # (out,) fp32
-        self._packed: Any = None  # (in, out) weight + fp32 scales for the kernel, rebuilt on first use
+        self._packed: Any = None  # (kernel, its weight form), rebuilt from the buffers on first use
 
     @classmethod
     def from_dynamic(cls, quantized: nn.Module) -> "Int8Linear":
@@ -105,26 +133,42 @@ class Int8Linear(nn.Module):
         super()._load_from_state_dict(*args, **kwargs)
         self._packed = None  # new weights: the packed copy is stale
 
-    def _pack(self) -> Any:
-        # (in, out) int8 view for `torch._int_mm` (as fast as a contiguous copy), fp32 channel scales
-        return self.weight_int8.t(), self.weight_scale.float()
+    def _pack(self, kernel: str) -> Any:
+        if kernel == "int_mm":
+            # (in, out) int8 view for `torch._int_mm` (as fast as a contiguous copy), fp32 channel scales
+            return self.weight_int8.t(), self.weight_scale.float()
+        with _quiet_quantization():
+            # int8 * scale is exact in fp32 for |q| <= 128, so re-quantizing with the same scales
+            # returns the same integers (checked in tests/bench/test_int8_export.py). No bias in
+            # the packed op: it is added after the per-row rescale below.
+            real = self.weight_int8.float() * self.weight_scale.float().unsqueeze(1)  # (out, in)
+            qweight = torch.quantize_per_channel(real, self.weight_scale, self.weight_zero_point, 0, torch.qint8)
+            return torch.ops.quantized.linear_prepack(qweight, None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self._packed is None:
-            self._packed = self._pack()
-        weight_t, weight_scale = self._packed  # (in, out) int8, (out,)
+        kernel = INT8_KERNEL  # read per call, so tests can switch kernels
+        if self._packed is None or self._packed[0] != kernel:
+            self._packed = (kernel, self._pack(kernel))
+        packed = self._packed[1]
         rows = x.reshape(-1, self.in_features).float()  # (m, in)
         # one scale per row (per token), not per tensor: a few outlier tokens ([CLS], [SEP],
         # a rare word's huge GELU activations) would otherwise set the step for every row.
-        # Measured on Twitter-2017 dev (tests/bench notes): per-tensor 7-bit cost 1.8 F1,
-        # per-row 8-bit 0.06.
-        row_scale = rows.abs().amax(-1, keepdim=True).clamp_(min=1e-12) / 127.0  # (m, 1)
-        q = torch.mul(rows, 1.0 / row_scale).round_().to(torch.int8)  # (m, in), |q| <= 127
-        if _HAS_INT_MM:
+        # Measured on Twitter-2017 dev: per-tensor 7-bit cost 1.8 F1, per-row 0.06.
+        row_max = rows.abs().amax(-1, keepdim=True).clamp_(min=1e-12)  # (m, 1)
+        if kernel == "int_mm":
+            weight_t, weight_scale = packed  # (in, out) int8, (out,)
+            row_scale = row_max / 127.0  # (m, 1)
+            q = torch.mul(rows, 1.0 / row_scale).round_().to(torch.int8)  # (m, in), |q| <= 127
             acc = torch._int_mm(q, weight_t)  # (m, out) int32: exact int8 x int8 products (VNNI / AMX kernels)
-        else:  # old torch: the same integers, multiplied in fp32 (exact below 2^24)
-            acc = q.float() @ weight_t.float()  # (m, out)
-        out = acc.float().mul_(row_scale).mul_(weight_scale)  # (m, out) dequantized, in place
+            out = acc.float().mul_(row_scale).mul_(weight_scale)  # (m, out) dequantized, in place
+        else:
+            # fbgemm quantizes its input with one scale per call; dividing each row by its own
+            # max first makes every row span [-1, 1], so that one scale is right for all rows
+            # (per-token quantization), and the row's max is multiplied back afterwards.
+            # reduce_range: 7-bit activations, as torch's dynamic Linear does on x86, so
+            # fbgemm's u8 x s8 pair sums cannot saturate int16 on AVX2.
+            unit = rows / row_max  # (m, in) in [-1, 1]
+            out = torch.ops.quantized.linear_dynamic(unit, packed, True).mul_(row_max)  # (m, out)
         if self.bias is not None:
             out.add_(self.bias)
         return out.reshape(*x.shape[:-1], self.out_features).to(x.dtype)  # (..., out)

@@ -22,6 +22,19 @@ the TorchScript exporter (`dynamo=False`), which still ships with torch and need
 `onnx`. The export checks itself: onnxruntime's emissions on an example batch must match
 torch's to 1e-4, else it fails.
 
+int8 (`--to onnx-int8`): the verified fp32 graph, fused by onnxruntime's transformer
+optimizer (bias + GELU, residual + LayerNorm), then onnxruntime's dynamic quantization
+(`onnxruntime.quantization.quantize_dynamic`): every MatMul/Gemm with a constant weight
+(Q/K/V/output, feed-forward, emission projection) gets int8 weights with one scale per
+output channel, and its input is quantized to uint8 at run time with one scale per call
+(`DynamicQuantizeLinear`); the products run in onnxruntime's integer kernels (AVX2,
+AVX-512 or VNNI, whichever the CPU has). Activation x activation products (attention
+scores and mixing), softmax, LayerNorm, GELU, the embeddings and the CRF stay fp32, for
+the reasons given in `mner.export.int8`. Its emissions are checked against torch's with a
+loose bound (int8 rounding moves them by a few hundredths); what it costs in F1 is
+measured by `mner bench`. The fused ops are onnxruntime contrib ops: this graph is for
+onnxruntime, the fp32 export for any ONNX runtime.
+
 Directory: model.onnx, onnx.json (inputs, opset), head.safetensors (the head: CRF
 transitions and projection), config.json, labels.json, metrics.json, tokenizer/,
 encoder_config/. No pickle.
@@ -46,6 +59,7 @@ from mner.predict import Tagger
 FORMAT = "mner.onnx.v1"
 OPSET = 17  # LayerNormalization is a single op from 17 on
 TOLERANCE = 1e-4
+INT8_TOLERANCE = 0.25  # max |emission difference| after int8 rounding, relative to the largest emission
 
 
 def onnx_input_names(model: Any) -> list[str]:
@@ -113,8 +127,11 @@ def _session(path: Path, threads: int | None = None) -> Any:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def export_onnx(run_dir: str | Path, output: str | Path, opset: int = OPSET) -> Path:
-    """Write `output/` (see module docstring) from the model in `run_dir`; verify it with onnxruntime."""
+def export_onnx(run_dir: str | Path, output: str | Path, opset: int = OPSET, int8: bool = False) -> Path:
+    """Write `output/` (see module docstring) from the model in `run_dir`; verify it with onnxruntime.
+
+    `int8`: quantize the verified graph's weight products with onnxruntime (module docstring).
+    """
     from mner.checkpoint import atomic_directory, from_pretrained
     from mner.predict import resolve_model_dir
 
@@ -151,6 +168,16 @@ def export_onnx(run_dir: str | Path, output: str | Path, opset: int = OPSET) -> 
         gap = float(np.abs(got - expected).max())
         if gap > TOLERANCE:
             raise RuntimeError(f"ONNX emissions differ from torch's by {gap:.2e} (> {TOLERANCE}); not exported")
+        quantization = None
+        if int8:
+            quantization = _quantize_int8(tmp / "model.onnx", model.text_encoder.backbone.config)
+            session = _session(tmp / "model.onnx")
+            got = session.run(None, {k: v.numpy() for k, v in zip(names, args) if k in graph_inputs})[0]
+            int8_gap = float(np.abs(got - expected).max())
+            quantization["verified_max_abs_diff"] = int8_gap
+            if int8_gap > INT8_TOLERANCE * float(np.abs(expected).max()):
+                raise RuntimeError(f"int8 ONNX emissions differ from torch's by {int8_gap:.2e} (> {INT8_TOLERANCE} "
+                                   "of the largest emission); not exported")
         head_state = {k: v.detach().contiguous() for k, v in model.head.state_dict().items()}
         save_file(head_state, str(tmp / "head.safetensors"), metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(model.config, indent=2), encoding="utf-8")
@@ -162,11 +189,42 @@ def export_onnx(run_dir: str | Path, output: str | Path, opset: int = OPSET) -> 
             "inside": "encoder, word gather, word shape, emission projection",
             "outside": "featurization (strings), CRF/softmax decoding (mner head, torch)",
             "verified_max_abs_diff": gap, "exported_from": str(source), "torch": torch.__version__,
+            **({"quantization": quantization} if quantization else {}),
         }, indent=2), encoding="utf-8")
         model.text_encoder.save_assets(tmp)
 
     atomic_directory(Path(output), write)
     return Path(output)
+
+
+def _quantize_int8(path: Path, encoder_config: Any) -> dict[str, Any]:
+    """Replace the fp32 graph at `path` with onnxruntime's fused, dynamic int8 version of it."""
+    import onnxruntime
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fp32 = path.with_name("model.fp32.onnx")
+    path.rename(fp32)
+    # first onnxruntime's transformer fusions (bias + GELU, residual + LayerNorm: fewer passes
+    # over memory, and the bias is added in fp32 after the integer product); graph patterns an
+    # encoder does not have are simply not fused
+    fused = optimize_model(str(fp32), model_type="bert", opt_level=1,
+                           num_heads=int(getattr(encoder_config, "num_attention_heads", 0) or 0),
+                           hidden_size=int(getattr(encoder_config, "hidden_size", 0) or 0))
+    fusions = {k: v for k, v in fused.get_fused_operator_statistics().items() if v}
+    fused.save_model_to_file(str(fp32))
+    # MatMulConstBOnly: only products with a constant (weight) operand; attention's
+    # activation x activation products stay fp32. DefaultTensorType: the fused contrib ops'
+    # outputs have no inferred type; they are fp32.
+    quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=True,
+                     extra_options={"MatMulConstBOnly": True, "DefaultTensorType": 1})
+    fp32.unlink()
+    return {"tool": f"onnxruntime.quantization.quantize_dynamic (onnxruntime {onnxruntime.__version__})",
+            "fusions": fusions,
+            "weights": "int8, symmetric, one scale per output channel",
+            "activations": "uint8, one scale per call, computed at run time (DynamicQuantizeLinear)",
+            "quantized": "MatMul/Gemm with a constant weight: Q/K/V/output, feed-forward, emission projection",
+            "fp32": "embeddings, LayerNorm, GELU, attention scores and softmax, CRF (outside the graph)"}
 
 
 class _Featurizing:
