@@ -90,12 +90,13 @@ class Ledger:
                  "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "machine": f"{platform.machine()}, {_cpu_count()} CPUs"}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # several `mner experiment --seed N` processes may share one ledger: take a lock,
-        # re-read what the others wrote, add this entry, write atomically
+        # several `mner experiment` processes may share one ledger: take a lock, re-read the
+        # file (what is on disk is current, this process's copy may be stale), add this
+        # entry, write atomically
         with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if self.path.exists():
-                self.runs = {**json.loads(self.path.read_text(encoding="utf-8"))["runs"], **self.runs}
+                self.runs = json.loads(self.path.read_text(encoding="utf-8"))["runs"]
             self.runs[key] = entry
             atomic_write_text(self.path, json.dumps({"runs": dict(sorted(self.runs.items()))}, indent=1) + "\n")
 
