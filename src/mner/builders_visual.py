@@ -2,7 +2,8 @@
 
 Visual modules (`model.visual.name`):
   visual.caption.v1  visual text (caption / ocr / knowledge fields) through a text encoder,
-                     shared with the text side (`shared: true`, default) or its own (`model: ...`)
+                     shared with the text side (`shared: true`, default) or its own (`model: ...`;
+                     with `frozen: true` its states can be cached on disk: `cache_dir:`)
   visual.pixels.v1   any Hugging Face vision model (`model:`), pooled or patch tokens, frozen
                      features cached on disk (`cache_dir:`); `multi_image: {num_layers: 1}` adds
                      the TPM-MI image-position embedding + transformer across a post's images
@@ -33,7 +34,7 @@ def build_visual(cfg: dict[str, Any], text_encoder: nn.Module, saved_dir: Path |
     if name == "visual.caption.v1":
         from mner.modules.visual.caption import CaptionEncoder
 
-        kw = _options(cfg, ("output_dim", "frozen", "max_length"))
+        kw = _options(cfg, ("output_dim", "frozen", "max_length", "cache_dir", "encode_batch_size"))
         kw["fields"] = list(cfg.get("fields") or ["caption"])
         if cfg.get("shared", True):
             return CaptionEncoder(text_encoder, shared=True, **kw)

@@ -57,10 +57,13 @@ def load_grid(path: Path) -> dict[str, Any]:
 
 
 def config_digest(config: dict[str, Any]) -> str:
-    """sha256 of the resolved config, without where the run is written or how many threads it used
-    (neither changes what is learned)."""
+    """sha256 of the resolved config, without where the run is written, how many threads it used
+    or where frozen features are cached (none of them changes what is learned)."""
     relevant = {k: v for k, v in config.items() if k != "output_dir"}
     relevant["train"] = {k: v for k, v in relevant.get("train", {}).items() if k != "threads"}
+    visual = (relevant.get("model") or {}).get("visual")
+    if isinstance(visual, dict) and "cache_dir" in visual:
+        relevant["model"] = {**relevant["model"], "visual": {k: v for k, v in visual.items() if k != "cache_dir"}}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
@@ -106,13 +109,18 @@ def _cpu_count() -> int:
 
 
 def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_bar: bool = False,
-             train: bool = True, seeds: list[int] | None = None, threads: int | None = None) -> str:
+             train: bool = True, seeds: list[int] | None = None, threads: int | None = None,
+             variants: list[str] | None = None) -> str:
     """Train what is not finished yet (`train=False`: only tabulate what is) and return the table.
 
     `seeds`: train only these of the grid's seeds (e.g. one process per seed, each with
     `train.threads=1`, on a machine with spare cores); the table still shows every seed
-    that is finished. `threads`: torch threads per run (`train.threads`; not part of the digest).
+    that is finished. `variants`: likewise, train only these variants. `threads`: torch
+    threads per run (`train.threads`; not part of the digest).
     """
+    unknown = sorted(set(variants or []) - set(grid["variants"]))
+    if unknown:
+        raise ValueError(f"unknown variant(s) {unknown}; the grid has {list(grid['variants'])}")
     out = Path(grid["output_dir"])
     ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
     results: dict[str, list[dict[str, Any]]] = {}
@@ -128,7 +136,7 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
                 summary = json.loads(summary_path.read_text(encoding="utf-8"))
             elif (summary := ledger.find(variant, seed, digest)) is not None:
                 log(f"[{variant} seed {seed}] finished earlier (ledger {grid['ledger']})")
-            elif not train or (seeds is not None and seed not in seeds):
+            elif not train or (seeds is not None and seed not in seeds) or (variants and variant not in variants):
                 continue
             else:
                 summary = _train_claimed(run_dir, config, log, progress_bar, f"[{variant} seed {seed}]")

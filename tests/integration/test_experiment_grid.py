@@ -97,3 +97,37 @@ def test_the_ledger_carries_finished_runs_to_a_fresh_checkout(tmp_path, tiny_ber
     assert changed.exit_code == 0, changed.output
     assert [Path(d).parent.name for d in trained] == ["crf"]  # softmax's new result is in the ledger already
     assert sorted(json.loads(ledger.read_text())["runs"]) == ["crf/seed-1", "softmax/seed-1"]  # replaced, not added
+
+
+def test_variant_option_trains_only_the_named_variants(tmp_path, tiny_bert_dir, monkeypatch):
+    _write_base(tmp_path, tiny_bert_dir)
+    grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1, 2],
+            "variants": {"crf": [], "softmax": ["model.head.name=head.softmax.v1"]}}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    import mner.training.run as run_module
+
+    trained: list[str] = []
+
+    def fake_training(config, **kwargs):
+        trained.append(config["output_dir"])
+        return {"best_epoch": 1, "dev": {"f1": 0.5, "precision": 0.5, "recall": 0.5}, "epochs_run": 1,
+                "train_seconds": 0.0, "stopped_early": False}
+
+    monkeypatch.setattr(run_module, "train_run", fake_training)
+    result = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--variant", "softmax",
+                                      "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    assert [Path(d).relative_to(tmp_path / "grid").as_posix() for d in trained] == ["softmax/seed-2"]
+    unknown = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--variant", "sofmax"])
+    assert unknown.exit_code != 0 and "unknown variant" in unknown.output
+
+
+def test_digest_ignores_where_frozen_features_are_cached():
+    from mner.experiments import config_digest
+
+    def config(cache_dir, frozen=True):
+        return {"output_dir": "x", "train": {"threads": 1},
+                "model": {"visual": {"name": "visual.caption.v1", "frozen": frozen, "cache_dir": cache_dir}}}
+
+    assert config_digest(config("runs/a")) == config_digest(config("/elsewhere/b"))
+    assert config_digest(config("runs/a")) != config_digest(config("runs/a", frozen=False))

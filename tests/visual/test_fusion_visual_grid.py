@@ -16,7 +16,7 @@ from mner.data.tags import bio_labels
 from mner.modules.fusion import FUSIONS
 from mner.training.optim import build_optimizer
 
-VISUALS = ["caption", "pixels", "pixels_multi", "regions"]
+VISUALS = ["caption", "caption_cached", "pixels", "pixels_multi", "regions"]
 
 
 def _posts(folder) -> list[Post]:
@@ -38,9 +38,13 @@ def _posts(folder) -> list[Post]:
     ]
 
 
-def _visual_cfg(kind: str, tiny_vit_dir, cache_dir) -> dict:
+def _visual_cfg(kind: str, tiny_vit_dir, cache_dir, tiny_bert_dir) -> dict:
     if kind == "caption":
         return {"name": "visual.caption.v1", "fields": ["caption"], "shared": True, "output_dim": 16}
+    if kind == "caption_cached":  # its own frozen encoder, states cached on disk
+        return {"name": "visual.caption.v1", "fields": ["caption"], "shared": False, "frozen": True,
+                "model": str(tiny_bert_dir), "output_dim": 16,
+                "cache_dir": str(cache_dir)}
     if kind == "regions":
         return {"name": "visual.regions.v1", "feature_dim": 8, "output_dim": 16, "top_k": 4}
     cfg = {"name": "visual.pixels.v1", "model": str(tiny_vit_dir), "output_dim": 16, "tokens": "patches",
@@ -62,7 +66,7 @@ def test_pair_builds_trains_and_round_trips(tmp_path, tiny_bert_dir, tiny_vit_di
     model_cfg = {
         "encoder": {"name": "encoder.hf.v1", "model": str(tiny_bert_dir)},
         "word_shape_dim": 4, "head": {"name": "head.crf.v1"}, "dropout": 0.0,
-        "visual": _visual_cfg(visual, tiny_vit_dir, tmp_path / "cache"), "fusion": _fusion_cfg(fusion),
+        "visual": _visual_cfg(visual, tiny_vit_dir, tmp_path / "cache", tiny_bert_dir), "fusion": _fusion_cfg(fusion),
     }
     labels = bio_labels(["PER", "LOC", "ORG"])
     torch.manual_seed(0)
@@ -86,3 +90,5 @@ def test_pair_builds_trains_and_round_trips(tmp_path, tiny_bert_dir, tiny_vit_di
         before = model.emissions(model.batch(posts, with_labels=False))
         after = loaded.emissions(loaded.batch(posts, with_labels=False))
     assert torch.allclose(before, after, atol=1e-5)
+    if visual == "caption_cached":  # the reloaded model found the states the training run cached
+        assert loaded.visual.cache.hits > 0 and loaded.visual.cache.misses == 0

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import pytest
 import torch
 from safetensors.torch import save_file
 from torch import nn
-from visual_helpers import grads, post, roundtrip
+from visual_helpers import count_calls, grads, post, roundtrip
 
 from mner.modules.hf_text_encoder import HfTextEncoder
 from mner.modules.visual import CaptionEncoder
@@ -76,3 +77,42 @@ def test_shared_round_trip_uses_the_rebuilt_text_encoder(tiny_bert_dir, tmp_path
     assert not (tmp_path / "saved" / "caption_encoder").exists()  # the text side saves the shared encoder
     with torch.no_grad():
         assert torch.allclose(caption(caption.featurize(POSTS)).tokens, rebuilt(rebuilt.featurize(POSTS)).tokens)
+
+
+def test_frozen_own_encoder_states_are_cached_and_match_a_live_pass(tiny_bert_dir, tmp_path):
+    kwargs = dict(output_dim=8, fields=["caption", "ocr"], frozen=True)
+    live = CaptionEncoder.from_name(str(tiny_bert_dir), **kwargs).eval()
+    cached = CaptionEncoder.from_name(str(tiny_bert_dir), cache_dir=tmp_path / "cache", **kwargs).eval()
+    cached.load_state_dict(live.state_dict())
+    calls = count_calls(cached.own_encoder.backbone)
+    first = cached.featurize(POSTS)
+    assert calls.calls == 1 and cached.cache.misses == 3 and cached.cache.hits == 0  # three rows, one batch
+    again = cached.featurize(POSTS)  # a second epoch: read back, not encoded
+    assert calls.calls == 1 and cached.cache.hits == 3
+    assert torch.equal(first["caption_hidden"], again["caption_hidden"])
+    with torch.no_grad():
+        a, b = live(live.featurize(POSTS)), cached(again)
+    assert calls.calls == 1  # forward used the states from featurize
+    assert torch.equal(a.mask, b.mask) and torch.allclose(a.tokens, b.tokens, atol=1e-5)
+
+
+def test_cached_states_follow_the_weights_and_survive_save_load(tiny_bert_dir, tmp_path):
+    kwargs = dict(output_dim=8, fields=["caption", "ocr"], frozen=True, cache_dir=tmp_path / "cache")
+    caption = CaptionEncoder.from_name(str(tiny_bert_dir), **kwargs).eval()
+    caption.featurize(POSTS)
+    rebuilt = roundtrip(caption, tmp_path / "saved", lambda d: CaptionEncoder.from_saved(d, **kwargs)).eval()
+    calls = count_calls(rebuilt.own_encoder.backbone)
+    rebuilt.featurize(POSTS)
+    assert calls.calls == 0 and rebuilt.cache.hits == 3  # same weights, same model id: same cache entries
+    with torch.no_grad():
+        next(rebuilt.own_encoder.backbone.parameters()).add_(0.5)
+    rebuilt._cache = None  # changed weights -> new fingerprint -> nothing reused
+    rebuilt.featurize(POSTS)
+    assert calls.calls == 1 and rebuilt.cache.hits == 0
+
+
+def test_cache_needs_a_separate_frozen_encoder(tiny_bert_dir, tmp_path):
+    text = HfTextEncoder.from_name(str(tiny_bert_dir))
+    for shared, frozen in ((True, True), (False, False)):
+        with pytest.raises(ValueError, match="separate frozen encoder"):
+            CaptionEncoder(text, shared=shared, frozen=frozen, cache_dir=tmp_path)

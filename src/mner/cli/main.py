@@ -132,6 +132,7 @@ def experiment(
     report_only: bool = typer.Option(False, "--report-only", help="Train nothing: tabulate the finished runs "
                                      "(run folders and the grid's ledger)."),
     seed: Optional[list[int]] = typer.Option(None, "--seed", help="Train only this seed of the grid (repeatable)."),
+    variant: Optional[list[str]] = typer.Option(None, "--variant", help="Train only this variant (repeatable)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads per run (e.g. 1 with one "
                                           "process per --seed per core)."),
 ) -> None:
@@ -141,7 +142,7 @@ def experiment(
 
     try:
         table = run_grid(load_grid(grid), log=typer.echo, train=not report_only, seeds=seed,
-                         threads=threads)
+                         threads=threads, variants=variant)
     except (TrainingError, FileNotFoundError, ValueError) as err:
         _fail(str(err))
     typer.echo(table)

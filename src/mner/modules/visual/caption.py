@@ -14,9 +14,18 @@ safetensors file holds it once, under the text encoder) or a separate one
 (`from_name`, saved under `<dir>/caption_encoder/`). `frozen=True` runs the
 visual-text rows without gradients (a separate encoder is also frozen for
 good; a shared one keeps training through the text side).
+
+A separate frozen encoder with `cache_dir` set computes each row's subword states
+once, in `featurize`, and keeps them in a `FeatureCache` keyed by the row's token ids
+and the encoder's weight fingerprint: visual text is then as cheap as a frozen image
+feature, and training on a CPU no longer runs a second encoder pass per post and
+epoch (a 64-subword knowledge row costs about three times the post itself).
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
 
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +36,7 @@ from torch import nn
 
 from mner.modules.hf_text_encoder import HfTextEncoder
 from mner.modules.interfaces import VisualTokens
+from mner.modules.visual.feature_cache import FeatureCache, model_fingerprint
 
 ASSETS = "caption_encoder"
 
@@ -40,6 +50,9 @@ class CaptionEncoder(nn.Module):
         shared: bool = False,
         frozen: bool = False,
         max_length: int = 128,
+        cache_dir: str | Path | None = None,
+        model_id: str = "text-encoder",
+        encode_batch_size: int = 64,
     ):
         super().__init__()
         if not fields:
@@ -48,6 +61,13 @@ class CaptionEncoder(nn.Module):
         self.shared = shared
         self.frozen = frozen
         self.output_dim = output_dim
+        if cache_dir is not None and (shared or not frozen):
+            raise ValueError("cache_dir needs a separate frozen encoder (shared: false, frozen: true): "
+                             "a trained encoder's states change every step")
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.model_id = model_id
+        self.encode_batch_size = encode_batch_size
+        self._cache: FeatureCache | None = None  # built on first use: the fingerprint needs the final weights
         if shared:
             self._shared = [encoder]  # a plain list: not a submodule, so no duplicate weights in the state dict
         else:
@@ -60,6 +80,8 @@ class CaptionEncoder(nn.Module):
         self.projection = nn.Linear(encoder.hidden_size, output_dim)
         self.field_embedding = nn.Embedding(len(self.fields), output_dim)
         self.no_text = nn.Parameter(torch.randn(output_dim) * 0.02)  # (d,)
+        # weights loaded after construction (from_saved + load_state_dict) change the fingerprint
+        self.register_load_state_dict_post_hook(lambda module, _keys: setattr(module, "_cache", None))
 
     @property
     def encoder(self) -> HfTextEncoder:
@@ -68,6 +90,7 @@ class CaptionEncoder(nn.Module):
     @classmethod
     def from_name(cls, name_or_path: str, **kwargs: Any) -> "CaptionEncoder":
         """A separate pretrained text encoder for the visual text."""
+        kwargs.setdefault("model_id", str(name_or_path))
         return cls(HfTextEncoder.from_name(name_or_path), shared=False, **kwargs)
 
     @classmethod
@@ -76,17 +99,32 @@ class CaptionEncoder(nn.Module):
         """Shared: pass the rebuilt text encoder. Separate: rebuilt from `<dir>/<subdir>/`. Weights: the caller."""
         if shared_encoder is not None:
             return cls(shared_encoder, shared=True, **kwargs)
-        return cls(HfTextEncoder.from_saved(Path(directory) / subdir), shared=False, **kwargs)
+        folder = Path(directory) / subdir
+        info = folder / "caption_encoder.json"
+        if info.exists():  # the model id names the feature-cache folder, so a reloaded model finds its states
+            kwargs.setdefault("model_id", json.loads(info.read_text(encoding="utf-8"))["model_id"])
+        return cls(HfTextEncoder.from_saved(folder), shared=False, **kwargs)
 
     def save_assets(self, directory: str | Path, subdir: str = ASSETS) -> None:
         if not self.shared:  # a shared encoder is saved by the text side
-            self.encoder.save_assets(Path(directory) / subdir)
+            folder = Path(directory) / subdir
+            self.encoder.save_assets(folder)
+            (folder / "caption_encoder.json").write_text(json.dumps({"model_id": self.model_id}), encoding="utf-8")
 
     def train(self, mode: bool = True) -> "CaptionEncoder":
         super().train(mode)
         if self.frozen and not self.shared:
             self.own_encoder.eval()
         return self
+
+    @property
+    def cache(self) -> FeatureCache | None:
+        if self.cache_dir is None:
+            return None
+        if self._cache is None:
+            fingerprint = model_fingerprint(self.encoder.backbone, None)
+            self._cache = FeatureCache(self.cache_dir, self.model_id, f"text-states-{self.max_length}", fingerprint)
+        return self._cache
 
     # ---- data path ----------------------------------------------------------------------------
     def featurize(self, posts: list[Any]) -> dict[str, torch.Tensor]:
@@ -123,8 +161,51 @@ class CaptionEncoder(nn.Module):
         for i, spots in enumerate(per_post):
             for j, (row, col, f) in enumerate(spots):
                 index[i, j], field[i, j], mask[i, j] = row * s + col, f, True
-        return {"caption_input_ids": input_ids, "caption_attention_mask": attention, "caption_index": index,
-                "caption_field": field, "caption_mask": mask, "has_text": mask[:, 0].clone()}
+        features = {"caption_input_ids": input_ids, "caption_attention_mask": attention, "caption_index": index,
+                    "caption_field": field, "caption_mask": mask, "has_text": mask[:, 0].clone()}
+        if self.cache is not None and rows:
+            features["caption_hidden"] = self._cached_states(rows, s)  # (r, s, D)
+        return features
+
+    def _cached_states(self, rows: list[list[int]], s: int) -> torch.Tensor:
+        """(r, s, D) frozen subword states of each row, from the cache or encoded now (misses only)."""
+        cache = self.cache
+        assert cache is not None
+        digests = [hashlib.sha256(torch.tensor(row, dtype=torch.int64).numpy().tobytes()).hexdigest()
+                   for row in rows]
+        states: dict[int, torch.Tensor] = {}
+        misses = []
+        for i, digest in enumerate(digests):
+            hit = cache.get(digest)
+            if hit is not None and hit.shape[0] == len(rows[i]):
+                states[i] = hit
+            else:
+                misses.append(i)
+        for start in range(0, len(misses), self.encode_batch_size):
+            chunk = misses[start: start + self.encode_batch_size]
+            width = max(len(rows[i]) for i in chunk)
+            ids = torch.full((len(chunk), width), self.special.pad_id, dtype=torch.long)  # (m, w)
+            attention = torch.zeros_like(ids)  # (m, w)
+            for k, i in enumerate(chunk):
+                ids[k, : len(rows[i])] = torch.tensor(rows[i])
+                attention[k, : len(rows[i])] = 1
+            hidden = self._encode_rows(ids, attention)  # (m, w, D)
+            for k, i in enumerate(chunk):
+                states[i] = hidden[k, : len(rows[i])].float().contiguous()
+                cache.put(digests[i], states[i])
+        out = torch.zeros((len(rows), s, self.encoder.hidden_size))  # (r, s, D)
+        for i, row in enumerate(rows):
+            out[i, : len(row)] = states[i]
+        return out
+
+    def _encode_rows(self, ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+        kwargs = {"input_ids": ids, "attention_mask": attention}
+        if self.encoder.uses_token_types:
+            kwargs["token_type_ids"] = torch.zeros_like(ids)
+        backbone = self.encoder.backbone
+        device = next(backbone.parameters()).device
+        with torch.no_grad():
+            return backbone(**{k: v.to(device) for k, v in kwargs.items()}).last_hidden_state.cpu()  # (r, s, D)
 
     # ---- tensors ------------------------------------------------------------------------------
     def forward(self, features: dict[str, torch.Tensor]) -> VisualTokens:
@@ -132,11 +213,14 @@ class CaptionEncoder(nn.Module):
         b, v = mask.shape
         ids = features["caption_input_ids"]  # (r, s)
         if ids.shape[0]:
-            kwargs = {"input_ids": ids, "attention_mask": features["caption_attention_mask"]}
-            if self.encoder.uses_token_types:
-                kwargs["token_type_ids"] = torch.zeros_like(ids)
-            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
-                hidden = self.encoder.backbone(**kwargs).last_hidden_state  # (r, s, D)
+            if "caption_hidden" in features:  # frozen states from featurize / the cache
+                hidden = features["caption_hidden"]  # (r, s, D)
+            else:
+                kwargs = {"input_ids": ids, "attention_mask": features["caption_attention_mask"]}
+                if self.encoder.uses_token_types:
+                    kwargs["token_type_ids"] = torch.zeros_like(ids)
+                with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+                    hidden = self.encoder.backbone(**kwargs).last_hidden_state  # (r, s, D)
             flat = hidden.reshape(-1, hidden.shape[-1])  # (r*s, D)
             tokens = self.projection(flat[features["caption_index"]].to(self.projection.weight.dtype))  # (b, v, d)
         else:
