@@ -19,7 +19,8 @@ def predict_tags(model: Any, posts: list[Post], batch_size: int = 64,
 
     `precision`: "fp32" or "bf16" (autocast; see `mner.precision`).
     """
-    model.eval()
+    if getattr(model, "training", True):  # eval() walks every submodule: ~1 ms a request at batch 1
+        model.eval()
     tags: list[list[str]] = [[] for _ in posts]
     confidences: list[list[float]] = [[] for _ in posts]
     nonempty = [i for i, p in enumerate(posts) if p.tokens]

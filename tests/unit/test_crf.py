@@ -70,3 +70,18 @@ def test_transition_mask_forbids_exactly_the_ill_formed_moves():
     assert not allowed[LABELS.index("O"), LABELS.index("I-PER")]
     assert not allowed[LABELS.index("B-LOC"), LABELS.index("I-PER")]
     assert allowed[LABELS.index("I-LOC"), LABELS.index("B-PER")]
+
+
+def test_decode_confidences_are_the_path_marginals_with_padding_and_one_word_rows():
+    crf = _random_crf(constrained=True)
+    torch.manual_seed(3)
+    emissions = torch.randn(4, 6, len(LABELS)) * 3
+    mask = torch.tensor([[1] * 6, [1] * 3 + [0] * 3, [1] + [0] * 5, [1] * 5 + [0]], dtype=torch.bool)
+    paths, confidences = crf.decode(emissions, mask)
+    marginals = crf.marginals(emissions, mask)
+    assert [len(p) for p in paths] == [6, 3, 1, 5] and paths == crf.viterbi(emissions, mask)
+    for i, path in enumerate(paths):
+        assert confidences[i] == pytest.approx([marginals[i, t, label].item() for t, label in enumerate(path)])
+    assert torch.allclose(marginals.sum(-1), mask.float(), atol=1e-5)  # a distribution per real word, 0 on padding
+    single = crf.decode(emissions[:, :1], mask[:, :1])  # w = 1: no transitions at all
+    assert single[0] == [[int((crf._scores()[1] + emissions[i, 0] + crf.end).argmax())] for i in range(4)]

@@ -9,6 +9,7 @@ forward-backward give each word's confidence, used as entity scores.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -68,51 +69,78 @@ class CRF(nn.Module):
         log_z = torch.logsumexp(self._forward_alphas(emissions, mask) + self.end, dim=1)  # (b,)
         return (log_z - gold).mean()
 
+    def _numpy_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        trans, start = self._scores()
+        return tuple(x.detach().double().cpu().numpy() for x in (trans, start, self.end))  # type: ignore[return-value]
+
     @torch.no_grad()
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-        emissions = emissions.float()
-        trans, start = self._scores()
-        score = start + emissions[:, 0]  # (b, L)
-        history = []
-        for t in range(1, emissions.shape[1]):
-            best, idx = (score.unsqueeze(2) + trans).max(dim=1)  # (b, L)
-            history.append(idx)
-            score = torch.where(mask[:, t : t + 1], best + emissions[:, t], score)
-        score = score + self.end
-        lengths = mask.sum(1).tolist()
-        last = score.argmax(1).tolist()
-        history_cpu = [h.tolist() for h in history]
+        """Best BIO path per row. Decoding runs in numpy (float64) on the CPU: at these sizes
+        ((b, L, L) with L ~ 9) each torch op costs more in dispatch than in arithmetic, and
+        a request's decode is then ~10x cheaper; `nll` (training) stays in torch."""
+        e, m = _as_numpy(emissions, mask)  # (b, w, L), (b, w)
+        trans, start, end = self._numpy_scores()
+        b, w, _ = e.shape
+        score = start + e[:, 0]  # (b, L)
+        history = np.zeros((max(w - 1, 0), b, e.shape[2]), dtype=np.int64)  # (w-1, b, L)
+        for t in range(1, w):
+            candidates = score[:, :, None] + trans  # (b, L_from, L_to)
+            history[t - 1] = candidates.argmax(1)
+            score = np.where(m[:, t, None], candidates.max(1) + e[:, t], score)
+        last = (score + end).argmax(1).tolist()
+        lengths = m.sum(1).tolist()
         paths = []
         for i, n in enumerate(lengths):
             path = [last[i]]
             for t in range(n - 1, 0, -1):
-                path.append(history_cpu[t - 1][i][path[-1]])
+                path.append(int(history[t - 1, i, path[-1]]))
             paths.append(path[::-1])
         return paths
 
     @torch.no_grad()
     def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """(b, w, L) posterior probability of each label at each word."""
-        emissions = emissions.float()
-        trans, start = self._scores()
-        b, w, n = emissions.shape
-        alphas = [start + emissions[:, 0]]
+        """(b, w, L) posterior probability of each label at each word (zero on padding)."""
+        e, m = _as_numpy(emissions, mask)
+        return torch.from_numpy(self._marginals(e, m)).float().to(emissions.device)
+
+    def _marginals(self, e: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Forward-backward in log space, numpy float64: (b, w, L) posteriors."""
+        trans, start, end = self._numpy_scores()
+        b, w, n = e.shape
+        alphas = np.empty((b, w, n))  # (b, w, L); padding keeps the last real word's alpha
+        alphas[:, 0] = start + e[:, 0]
         for t in range(1, w):
-            step = torch.logsumexp(alphas[-1].unsqueeze(2) + trans, dim=1) + emissions[:, t]
-            alphas.append(torch.where(mask[:, t : t + 1], step, alphas[-1]))
-        betas = [torch.zeros(b, n, device=emissions.device)] * w
-        lengths = mask.sum(1)
-        beta = self.end.expand(b, n).clone()
+            step = _logsumexp(alphas[:, t - 1, :, None] + trans, 1) + e[:, t]
+            alphas[:, t] = np.where(m[:, t, None], step, alphas[:, t - 1])
+        betas = np.empty((b, w, n))
+        lengths = m.sum(1)
+        beta = np.broadcast_to(end, (b, n)).copy()
         for t in range(w - 1, -1, -1):
-            at_end = (lengths - 1 == t).unsqueeze(1)
-            beta = torch.where(at_end, self.end.expand(b, n), beta)
-            betas[t] = beta
+            beta = np.where((lengths - 1 == t)[:, None], end, beta)
+            betas[:, t] = beta
             if t > 0:
-                back = torch.logsumexp(trans.unsqueeze(0) + (emissions[:, t] + beta).unsqueeze(1), dim=2)  # (b, L)
-                beta = torch.where(mask[:, t : t + 1], back, beta)
-        log_z = torch.logsumexp(alphas[-1] + self.end, dim=1, keepdim=True)  # (b, 1)
-        post = torch.stack([a + bt for a, bt in zip(alphas, betas)], dim=1) - log_z.unsqueeze(1)
-        return post.exp().clamp(0.0, 1.0) * mask.unsqueeze(-1)  # exp can overshoot 1 by rounding
+                back = _logsumexp(trans + (e[:, t] + beta)[:, None, :], 2)  # (b, L)
+                beta = np.where(m[:, t, None], back, beta)
+        log_z = _logsumexp(alphas[:, -1] + end, 1)  # (b,)
+        post = np.exp(alphas + betas - log_z[:, None, None])
+        return np.clip(post, 0.0, 1.0) * m[:, :, None]  # exp can overshoot 1 by rounding
+
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[list[list[int]], list[list[float]]]:
+        """Viterbi paths and each chosen label's marginal probability, one numpy pass."""
+        paths = self.viterbi(emissions, mask)
+        e, m = _as_numpy(emissions, mask)
+        post = self._marginals(e, m)  # (b, w, L)
+        confidences = [post[i, np.arange(len(path)), path].tolist() for i, path in enumerate(paths)]
+        return paths, confidences
+
+
+def _as_numpy(emissions: torch.Tensor, mask: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    return emissions.detach().cpu().double().numpy(), mask.detach().cpu().numpy().astype(bool)
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    top = x.max(axis, keepdims=True)  # finite: forbidden moves score FORBIDDEN, not -inf
+    return (top + np.log(np.exp(x - top).sum(axis, keepdims=True))).squeeze(axis)
 
 
 class CrfHead(nn.Module):
@@ -132,7 +160,4 @@ class CrfHead(nn.Module):
 
     @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[list[list[int]], list[list[float]]]:
-        paths = self.crf.viterbi(emissions, mask)
-        probs = self.crf.marginals(emissions, mask).tolist()  # (b, w, L)
-        confidences = [[probs[i][t][label] for t, label in enumerate(path)] for i, path in enumerate(paths)]
-        return paths, confidences
+        return self.crf.decode(emissions, mask)
