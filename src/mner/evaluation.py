@@ -24,7 +24,7 @@ def predict_tags(model: Any, posts: list[Post], batch_size: int = 64,
     tags: list[list[str]] = [[] for _ in posts]
     confidences: list[list[float]] = [[] for _ in posts]
     nonempty = [i for i, p in enumerate(posts) if p.tokens]
-    lengths = [len(posts[i].tokens) for i in nonempty]
+    lengths = encoder_lengths(model, [posts[i] for i in nonempty])
     device = next(model.parameters()).device
     with torch.inference_mode(), precision_context(precision, device):
         for batch_ids in inference_batches(lengths, batch_size):
@@ -34,6 +34,17 @@ def predict_tags(model: Any, posts: list[Post], batch_size: int = 64,
             for i, t, c in zip(chosen, batch_tags, batch_conf):
                 tags[i], confidences[i] = t, c
     return tags, confidences
+
+
+def encoder_lengths(model: Any, posts: list[Post]) -> list[int]:
+    """Per post, the row width the encoder sees (subwords, plus a second segment), so that
+    length-sorted batches pad little; word counts for encoders without subwords (BiLSTM)."""
+    featurizer = getattr(getattr(model, "text_encoder", None), "featurizer", None)
+    if featurizer is None or not hasattr(featurizer, "encoded_length"):
+        return [len(p.tokens) for p in posts]
+    second = getattr(model, "second_segment", None)
+    return [featurizer.encoded_length(p.tokens, (p.visual_text or {}).get(second) if second else None)
+            for p in posts]
 
 
 def subword_tags(tags: list[str], counts: list[int]) -> list[str]:

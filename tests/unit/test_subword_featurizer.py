@@ -53,3 +53,26 @@ def test_mean_pooling_averages_a_words_pieces(tiny_bert_dir):
         hidden = encoder.backbone(input_ids=features["input_ids"], attention_mask=features["attention_mask"]).last_hidden_state
         states = encoder(features)
     assert torch.allclose(states[0, 0], hidden[0, 1 : 1 + n].mean(0), atol=1e-5)
+
+
+def test_encoded_length_is_the_row_width_a_post_pads_to(tiny_bert_dir):
+    """Inference sorts posts by it, so it must be the width featurize really produces."""
+    encoder = HfTextEncoder.from_name(str(tiny_bert_dir), max_length=16, second_max_length=5)
+    featurizer = encoder.featurizer
+    cases = [(["Alice", "wins", "😀"], None), (["paris"], "a city at night with many lights and cars"),
+             (["alice", "bob"] * 12, None), (["alice", "bob"] * 12, "a caption"), (["Ünïcödé", "#hashtag"], "x")]
+    for words, second in cases:
+        width = int(featurizer([words], [second] if second else None)["attention_mask"].sum(1).max())
+        assert featurizer.encoded_length(words, second) == width, (words, second)
+
+
+def test_inference_batches_follow_subwords_not_words(tiny_bert_dir):
+    from mner.data.post import Post
+    from mner.evaluation import encoder_lengths
+
+    encoder = HfTextEncoder.from_name(str(tiny_bert_dir))
+    model = type("M", (), {"text_encoder": encoder, "second_segment": "caption"})()
+    posts = [Post("a", ["supercalifragilistic", "x"], visual_text={"caption": "a b c d e"}), Post("b", ["a", "b", "c"])]
+    lengths = encoder_lengths(model, posts)
+    assert lengths[0] > lengths[1]  # two words, but more subwords (and a second segment) than three
+    assert encoder_lengths(object(), posts) == [2, 3]  # no featurizer (BiLSTM): word counts

@@ -88,6 +88,26 @@ class SubwordFeaturizer:
                 self._second_cache[text] = pieces
         return pieces
 
+    def encoded_length(self, words: list[str], second: str | None = None) -> int:
+        """Width of the widest encoder row this post becomes (what a batch pads to).
+
+        Inference sorts by it, not by word count: words split into 1-5 subwords, so
+        batches of similar word counts still padded ~30% of Twitter-2017's subword slots.
+        """
+        sp = self.special
+        room = self.max_length - len(sp.prefix) - len(sp.suffix)
+        counts = [min(len(self.word_pieces(w)), room) for w in words]
+        width = len(sp.prefix) + sum(counts) + len(sp.suffix)
+        if width > self.max_length:  # chunked into several rows (and no second segment): the widest
+            return len(sp.prefix) + max(sum(counts[a:b]) for a, b in self._chunks([[0] * n for n in counts])) \
+                + len(sp.suffix)
+        if second:
+            left = self.max_length - width - len(sp.middle)
+            if self.second_max_length is not None:
+                left = min(left, self.second_max_length)
+            width += len(sp.middle) + min(len(self._second_pieces(second)), max(left, 0))
+        return width
+
     def _chunks(self, pieces: list[list[int]]) -> list[tuple[int, int]]:
         """Word ranges [a, b) whose subwords fit in one row."""
         room = self.max_length - len(self.special.prefix) - len(self.special.suffix)

@@ -9,6 +9,7 @@ head that signal back at almost no cost.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import torch
 from torch import nn
@@ -20,6 +21,7 @@ SHAPES = (
 _URL = re.compile(r"^(https?://|www\.)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 18)  # a pure function of the word; Zipf: most lookups are repeats
 def word_shape(word: str) -> int:
     if not word:
         return SHAPES.index("emoji_or_other")
@@ -50,10 +52,8 @@ def word_shape(word: str) -> int:
 
 def shape_ids(token_lists: list[list[str]]) -> torch.Tensor:
     w = max(1, max(len(t) for t in token_lists))
-    ids = torch.zeros((len(token_lists), w), dtype=torch.long)  # (b, w), 0 = pad
-    for i, tokens in enumerate(token_lists):
-        ids[i, : len(tokens)] = torch.tensor([word_shape(t) for t in tokens], dtype=torch.long)
-    return ids
+    rows = [[word_shape(t) for t in tokens] + [0] * (w - len(tokens)) for tokens in token_lists]
+    return torch.tensor(rows, dtype=torch.long).reshape(len(token_lists), w)  # (b, w), 0 = pad
 
 
 class WordShapeEmbedding(nn.Module):
