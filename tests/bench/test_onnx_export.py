@@ -75,3 +75,28 @@ def test_onnx_int8_quantizes_weight_products_only_and_keeps_the_spans(tiny_bert_
     assert 0 < gap < 0.25 * np.abs(exact).max()  # int8 rounding moved them, a little
     # a random tiny model's emissions sit near ties, so spans may move; F1 on real data: mner bench
     assert sum(map(len, tagger.predict_many(posts))) > 0
+
+
+def test_evaluate_and_predict_cli_take_an_onnx_export(tiny_bert_dir, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mner.cli.main import app
+    from mner.data.readers import write_posts
+
+    source = save_tiny_model(tmp_path / "model", tiny_bert_dir, "first", None)
+    output = export_model(source, "onnx", tmp_path / "model-onnx")
+    write_posts(make_posts(6, "x"), tmp_path / "dev.jsonl")
+    scores = {}
+    for name, path in (("torch", source), ("onnx", output)):
+        result = CliRunner().invoke(app, ["evaluate", str(path), "--data", str(tmp_path / "dev.jsonl"), "--json",
+                                          "--batch-size", "2"])
+        assert result.exit_code == 0, result.output
+        scores[name] = json.loads(result.output.strip().splitlines()[-1])["f1"]
+    assert scores["onnx"] == pytest.approx(scores["torch"])
+    refused = CliRunner().invoke(app, ["evaluate", str(output), "--data", str(tmp_path / "dev.jsonl"),
+                                       "--precision", "bf16"])
+    assert refused.exit_code != 0 and "ONNX export" in refused.output
+    predicted = CliRunner().invoke(app, ["predict", str(output), "Alice wins in Paris"])
+    assert predicted.exit_code == 0, predicted.output

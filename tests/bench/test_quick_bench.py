@@ -44,6 +44,7 @@ def test_quick_bench_writes_every_documented_figure(tmp_path):
         expected += ["mner-text-onnx", "mner-text-onnx-int8"]
     assert names == expected, data["skipped"]
     by_name_path = {r["name"]: r["path"] for r in data["systems"]}
+    by_name_f1 = {r["name"]: r["f1"] for r in data["systems"]}
     for row in data["systems"]:
         assert set(row) == set(SYSTEM_KEYS)
         assert 0.0 <= row["f1"] <= 100.0
@@ -55,6 +56,12 @@ def test_quick_bench_writes_every_documented_figure(tmp_path):
         else:
             assert set(row["vs_peer"]) == set(VS_PEER_KEYS)
             assert row["time_split"]["network_s"] > 0
+        if row["kind"] in ("int8", "onnx-int8", "bf16"):  # rounded activations: F1 at several batch sizes
+            assert sorted(row["f1_by_batch"], key=int) == ["1", "16", "64", "128"]
+            mean = sum(row["f1_by_batch"].values()) / 4
+            assert row["vs_source"]["f1_cost_mean"] == pytest.approx(mean - by_name_f1[row["source"]])
+        else:
+            assert row["f1_by_batch"] is None
         if row["kind"] in ("int8", "onnx", "onnx-int8"):
             assert row["source"] == "mner-text" and set(row["vs_source"]) == set(VS_SOURCE_KEYS)
             assert row["train_seconds"] is None and row["export_seconds"] > 0
@@ -110,6 +117,7 @@ def _row(name, kind, f1, train, speed, size, source=None):
 def test_ratios_are_system_over_peer_and_export_over_source():
     rows = [_row("peer", "peer", 80.0, 100.0, 50.0, 90.0), _row("mner-text", "mner", 84.0, 50.0, 100.0, 90.0),
             _row("mner-text-int8", "int8", 83.5, None, 150.0, 45.0, source="mner-text")]
+    rows[2]["f1_by_batch"] = {"1": 83.0, "64": 83.5, "128": 84.5}
     add_ratios(rows)
     assert rows[0]["vs_peer"] is None
     text = rows[1]["vs_peer"]
@@ -118,5 +126,6 @@ def test_ratios_are_system_over_peer_and_export_over_source():
     q = rows[2]
     assert q["vs_peer"]["train_time_ratio"] is None
     assert q["vs_source"]["f1_cost"] == pytest.approx(-0.5) and q["vs_source"]["speedup"] == pytest.approx(1.5)
+    assert q["vs_source"]["f1_cost_mean"] == pytest.approx(-0.333, abs=1e-3)  # mean over batch sizes - source
     assert q["vs_source"]["size_ratio"] == pytest.approx(0.5)
     assert rows[1]["vs_source"] is None

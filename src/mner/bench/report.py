@@ -16,11 +16,11 @@ SYSTEM_KEYS = (
     "posts_per_s_b64", "p50_ms_b1", "p95_ms_b1", "n_b64", "n_b1",
     "peak_rss_mb", "peak_delta_mb", "peak_resettable", "size_mb",
     "flops_per_post", "flops_split", "subwords_per_post", "bound_posts_per_s", "bound_ms_b1",
-    "achieved_gflops", "fraction_of_bound", "time_split", "vs_peer", "vs_source",
+    "achieved_gflops", "fraction_of_bound", "time_split", "vs_peer", "vs_source", "f1_by_batch",
 )
 VS_PEER_KEYS = ("f1_delta", "f1_ratio", "train_time_ratio", "speed_ratio", "p50_ratio", "size_ratio",
                 "peak_delta_ratio")
-VS_SOURCE_KEYS = ("f1_cost", "speedup", "p50_ratio", "size_ratio")
+VS_SOURCE_KEYS = ("f1_cost", "f1_cost_mean", "speedup", "p50_ratio", "size_ratio")
 
 FP32_NOTE = (
     "int8 (dynamic): every nn.Linear (encoder projections and feed-forward, the head's emission projection) "
@@ -134,15 +134,19 @@ def peer_table(systems: list[dict[str, Any]]) -> list[str]:
 
 
 def compression_table(systems: list[dict[str, Any]]) -> list[str]:
-    lines = ["| compressed | from | F1 | F1 cost (points) | speed-up b64 | p50 latency ratio | size ratio | export s |",
-             "|---|---|---|---|---|---|---|---|"]
+    sizes = sorted({int(k) for r in systems for k in (r.get("f1_by_batch") or {})})
+    header = "F1 at batch " + "/".join(map(str, sizes)) if sizes else "F1 by batch"
+    lines = [f"| compressed | from | F1 | F1 cost (points) | {header} | mean cost | speed-up b64 | p50 latency ratio "
+             "| size ratio | export s |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in systems:
         v = r["vs_source"]
         if v is None:
             continue
-        lines.append(f"| {r['name']} | {r['source']} | {_num(r['f1'], 2)} | {_signed(v['f1_cost'])} | "
-                     f"{_ratio(v['speedup'])} | {_ratio(v['p50_ratio'])} | {_ratio(v['size_ratio'])} | "
-                     f"{_num(r['export_seconds'])} |")
+        by_batch = r.get("f1_by_batch")
+        spread = " / ".join(_num(by_batch[str(k)], 2) for k in sizes) if by_batch else "n/a"
+        lines.append(f"| {r['name']} | {r['source']} | {_num(r['f1'], 2)} | {_signed(v['f1_cost'])} | {spread} | "
+                     f"{_signed(v.get('f1_cost_mean'))} | {_ratio(v['speedup'])} | {_ratio(v['p50_ratio'])} | "
+                     f"{_ratio(v['size_ratio'])} | {_num(r['export_seconds'])} |")
     return lines
 
 

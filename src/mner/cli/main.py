@@ -48,7 +48,7 @@ def train(
 
 @app.command()
 def evaluate(
-    run_dir: Path = typer.Argument(..., help="Run folder or model directory."),
+    run_dir: Path = typer.Argument(..., help="Run folder, model directory or export (int8, ONNX)."),
     data: Path = typer.Option(..., "--data", help="Labelled posts to score."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Input format (default: auto-detect)."),
     captions: Optional[Path] = typer.Option(None, "--captions", help="Caption file attached as visual text."),
@@ -63,11 +63,11 @@ def evaluate(
     """Entity-level P/R/F1 (micro, per type) and token-level macro F1 on a labelled file."""
     from mner.data.loading import load_posts
     from mner.evaluation import evaluate as evaluate_posts
+    from mner.export import load_tagger
     from mner.metrics import EntityScores
-    from mner.predict import Tagger
 
     try:
-        tagger = Tagger.load(run_dir, precision=precision)
+        tagger = load_tagger(run_dir, precision=precision)
         posts = load_posts(data, fmt, images_dir=images, visual_text={"caption": captions, "knowledge": knowledge},
                            regions_dir=regions)
         if ablate:
@@ -89,7 +89,7 @@ def evaluate(
 
 @app.command()
 def predict(
-    run_dir: Path = typer.Argument(..., help="Run folder or model directory."),
+    run_dir: Path = typer.Argument(..., help="Run folder, model directory or export (int8, ONNX)."),
     text: Optional[str] = typer.Argument(None, help="One post's text."),
     image: Optional[list[Path]] = typer.Option(None, "--image", help="Image(s) of the post."),
     caption: Optional[str] = typer.Option(None, "--caption", help="Caption of the post's image."),
@@ -99,12 +99,12 @@ def predict(
     precision: str = PRECISION_OPTION,
 ) -> None:
     """Entities of one post, or of every post of a JSONL file."""
-    from mner.predict import Tagger
+    from mner.export import load_tagger
 
     if (text is None) == (input_path is None):
         _fail("give either a TEXT or --input FILE")
     try:
-        tagger = Tagger.load(run_dir, batch_size=batch_size, precision=precision)
+        tagger = load_tagger(run_dir, batch_size=batch_size, precision=precision)
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     if text is not None:

@@ -39,15 +39,18 @@ def export_model(run_dir: str | Path, to: str, output: str | Path | None = None)
     return export_onnx(run_dir, output, int8=to == "onnx-int8")
 
 
-def load_tagger(path: str | Path, batch_size: int = 64, threads: int | None = None) -> Any:
+def load_tagger(path: str | Path, batch_size: int = 64, threads: int | None = None,
+                precision: str = "fp32") -> Any:
     """A Tagger for a run folder, a model directory, an int8 export or an ONNX export."""
     from mner.predict import Tagger
 
     if (Path(path) / "onnx.json").exists():
         from mner.export.onnx_export import OnnxTagger
 
+        if precision != "fp32":
+            raise ValueError(f"{path} is an ONNX export: it runs as exported (--precision fp32), not {precision}")
         return OnnxTagger.load(path, batch_size=batch_size, threads=threads)
-    return Tagger.load(path, batch_size=batch_size)
+    return Tagger.load(path, batch_size=batch_size, precision=precision)
 
 
 __all__ = ["TARGETS", "Int8Linear", "default_output", "export_int8", "export_model", "load_tagger",
