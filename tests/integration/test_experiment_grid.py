@@ -22,6 +22,16 @@ def _write_base(tmp_path, tiny_bert_dir):
     (tmp_path / "base.yaml").write_text(yaml.safe_dump(base))
 
 
+def _recording_training(trained: list[str]):
+    """A stand-in for train_run that records which run folders it was asked to train."""
+    def fake_training(config, **kwargs):
+        trained.append(config["output_dir"])
+        return {"best_epoch": 1, "dev": {"f1": 1.0, "precision": 1.0, "recall": 1.0}, "epochs_run": 1,
+                "train_seconds": 0.0, "stopped_early": False}
+
+    return fake_training
+
+
 def test_grid_trains_each_variant_and_seed_and_reuses_finished_runs(tmp_path, tiny_bert_dir, monkeypatch):
     _write_base(tmp_path, tiny_bert_dir)
     grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1, 2],
@@ -63,13 +73,7 @@ def test_the_ledger_carries_finished_runs_to_a_fresh_checkout(tmp_path, tiny_ber
 
     shutil.rmtree(tmp_path / "grid")  # a fresh checkout: no run folders, only the ledger
     trained: list[str] = []
-
-    def fake_training(config, **kwargs):
-        trained.append(config["output_dir"])
-        return {"best_epoch": 1, "dev": {"f1": 1.0, "precision": 1.0, "recall": 1.0}, "epochs_run": 1,
-                "train_seconds": 0.0, "stopped_early": False}
-
-    monkeypatch.setattr(run_module, "train_run", fake_training)
+    monkeypatch.setattr(run_module, "train_run", _recording_training(trained))
     again = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml")])
     assert again.exit_code == 0, again.output
     assert trained == [] and "finished earlier" in again.output
@@ -107,13 +111,7 @@ def test_variant_option_trains_only_the_named_variants(tmp_path, tiny_bert_dir, 
     import mner.training.run as run_module
 
     trained: list[str] = []
-
-    def fake_training(config, **kwargs):
-        trained.append(config["output_dir"])
-        return {"best_epoch": 1, "dev": {"f1": 0.5, "precision": 0.5, "recall": 0.5}, "epochs_run": 1,
-                "train_seconds": 0.0, "stopped_early": False}
-
-    monkeypatch.setattr(run_module, "train_run", fake_training)
+    monkeypatch.setattr(run_module, "train_run", _recording_training(trained))
     result = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--variant", "softmax",
                                       "--seed", "2"])
     assert result.exit_code == 0, result.output
