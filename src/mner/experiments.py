@@ -19,7 +19,10 @@ run's full resolved config. Run folders hold gigabytes and stay on one machine; 
 ledger travels with the repository, so a grid that takes longer than one sitting (or one
 machine) continues elsewhere: a (variant, seed) whose config digest matches a ledger
 entry is not trained again. Change anything in the config and the digest no longer
-matches, so stale results are never reused.
+matches, so stale results are never reused. The digest covers the config, not mner's
+code: each entry also records the commit that trained it (`code`), so a change to the
+training code is visible in the ledger; such a change should come with a config change
+(or a new grid) if finished runs must not be mixed with new ones.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ class Ledger:
             return  # already there (a reused run folder): keep its original date
         entry = {"config_digest": digest, "summary": summary,
                  "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "machine": f"{platform.machine()}, {_cpu_count()} CPUs"}
+                 "machine": f"{platform.machine()}, {_cpu_count()} CPUs", "code": code_version()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # several `mner experiment` processes may share one ledger: take a lock, re-read the
         # file (what is on disk is current, this process's copy may be stale), add this
@@ -102,6 +105,25 @@ class Ledger:
                 self.runs = json.loads(self.path.read_text(encoding="utf-8"))["runs"]
             self.runs[key] = entry
             atomic_write_text(self.path, json.dumps({"runs": dict(sorted(self.runs.items()))}, indent=1) + "\n")
+
+
+def code_version() -> str:
+    """Which mner trained a run: the git commit of its source tree (+ "-dirty" with uncommitted
+    changes), else the package version. The digest covers the config, not the code; this
+    says which code a ledger entry came from."""
+    import subprocess
+
+    import mner
+
+    source = Path(mner.__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=source, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "."], cwd=source,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return f"mner {getattr(mner, '__version__', 'unknown')}"
 
 
 def _cpu_count() -> int:

@@ -68,6 +68,7 @@ def test_the_ledger_carries_finished_runs_to_a_fresh_checkout(tmp_path, tiny_ber
     entries = json.loads(ledger.read_text())["runs"]
     assert sorted(entries) == ["crf/seed-1", "softmax/seed-1"]
     assert all(len(e["config_digest"]) == 64 and "f1" in e["summary"]["dev"] for e in entries.values())
+    assert all(e["code"] for e in entries.values())  # which mner trained it: a commit or a version
 
     import mner.training.run as run_module
 
