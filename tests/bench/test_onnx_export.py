@@ -63,8 +63,10 @@ def test_onnx_int8_quantizes_weight_products_only_and_keeps_the_spans(tiny_bert_
     assert "per output channel" in spec["quantization"]["weights"]
     weights = [t for t in onnx.load(str(int8 / "model.onnx")).graph.initializer if t.data_type == onnx.TensorProto.INT8]
     assert weights, "no int8 weights in the graph"
-    # the attention products (activation x activation) stay fp32 MatMuls
-    assert "MatMul" in ops
+    # attention is fused (eager trace -> Attention -> QAttention: one int8 Q/K/V product per layer);
+    # its activation x activation products (scores, mixing) stay fp32 inside that op
+    assert "QAttention" in ops and "QAttention" in spec["quantization"]["ops"]
+    assert spec["quantization"]["fusions"].get("Attention") == 2  # one per layer of the tiny BERT
     tagger = load_tagger(int8)
     assert isinstance(tagger, OnnxTagger)
     posts = make_posts(6, "x")

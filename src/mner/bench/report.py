@@ -31,9 +31,11 @@ FP32_NOTE = (
     "shrinks less than 4x), LayerNorm/GELU/residuals (element-wise, need range), attention scores and "
     "softmax (activation x activation products and exponentials, outside nn.Linear) and the CRF "
     "(log-space scores with -10000 penalties for forbidden BIO moves). "
-    "ONNX: the encoder, word gather, word shape and emission projection run in onnxruntime in fp32; "
-    "featurization (string work) and CRF decoding (a data-dependent backtracking loop, <1% of the time) "
-    "stay in mner's torch code, so the decoded spans are the torch model's."
+    "ONNX: the encoder, word gather, word shape and emission projection run in onnxruntime (fp32; the int8 "
+    "export fuses attention and quantizes Q/K/V, attention output, feed-forward, emission projection and the "
+    "embedding tables, with one activation scale per call); featurization (string work) and CRF decoding "
+    "(Viterbi and forward-backward in numpy, a few percent of the time) stay in mner's code, so decoding is "
+    "the torch model's own head."
 )
 BF16_NOTE = (
     "bf16 rows: the same saved fp32 model run under torch.autocast(bfloat16): Linear layers, attention and "
