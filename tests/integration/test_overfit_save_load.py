@@ -22,10 +22,11 @@ def _config(tmp_path, encoder_cfg, head="head.crf.v1", epochs=30, extra=()):
     return cfg
 
 
-@pytest.mark.parametrize("head", ["head.crf.v1", "head.softmax.v1"])
-def test_hf_encoder_overfits_saves_loads_and_predicts_same_spans(tmp_path, tiny_bert_dir, head):
+@pytest.mark.parametrize("head,bucket", [("head.crf.v1", "subwords"), ("head.softmax.v1", "true")])
+def test_hf_encoder_overfits_saves_loads_and_predicts_same_spans(tmp_path, tiny_bert_dir, head, bucket):
     posts = make_posts(4)
-    cfg = _config(tmp_path, {"name": "encoder.hf.v1", "model": str(tiny_bert_dir), "pooling": "first"}, head)
+    cfg = _config(tmp_path, {"name": "encoder.hf.v1", "model": str(tiny_bert_dir), "pooling": "first"}, head,
+                  extra=[f"train.bucket_by_length={bucket}"])
     summary = train_run(cfg, train_posts=posts, dev_posts=posts, progress_bar=False, log=lambda *_: None)
     assert summary["dev"]["f1"] == pytest.approx(100.0)
 

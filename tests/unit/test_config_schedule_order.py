@@ -43,3 +43,21 @@ def test_batches_are_bucketed_complete_and_reproducible():
     assert padded < 1.15 * sum(lengths)  # bucketing keeps padding small
     flat = [i for b in inference_batches(lengths, 64) for i in b]
     assert [lengths[i] for i in flat] == sorted(lengths)
+
+
+def test_bucketing_by_subwords_uses_the_encoder_row_width(tiny_bert_dir):
+    import pytest
+
+    from mner.data.post import Post
+    from mner.modules.hf_text_encoder import HfTextEncoder
+    from mner.training.loop import bucket_lengths
+
+    encoder = HfTextEncoder.from_name(str(tiny_bert_dir))
+    model = type("M", (), {"text_encoder": encoder, "second_segment": None})()
+    posts = [Post("a", ["supercalifragilistic", "x"]), Post("b", ["a", "b", "c"])]
+    assert bucket_lengths(model, posts, True) == [2, 3] == bucket_lengths(model, posts, "words")
+    widths = bucket_lengths(model, posts, "subwords")
+    assert widths == [int(encoder.featurize([p.tokens])["attention_mask"].sum()) for p in posts]
+    assert widths[0] > widths[1]
+    with pytest.raises(ValueError, match="bucket_by_length"):
+        bucket_lengths(model, posts, "chars")
