@@ -23,17 +23,21 @@ def predict_tags(model: Any, posts: list[Post], batch_size: int = 64,
         model.eval()
     tags: list[list[str]] = [[] for _ in posts]
     confidences: list[list[float]] = [[] for _ in posts]
-    nonempty = [i for i, p in enumerate(posts) if p.tokens]
-    lengths = encoder_lengths(model, [posts[i] for i in nonempty])
     device = next(model.parameters()).device
     with torch.inference_mode(), precision_context(precision, device):
-        for batch_ids in inference_batches(lengths, batch_size):
-            chosen = [nonempty[i] for i in batch_ids]
+        for chosen in inference_order(model, posts, batch_size):
             batch = model.batch([posts[i] for i in chosen], with_labels=False).to(device)
             batch_tags, batch_conf = model.decode(batch)
             for i, t, c in zip(chosen, batch_tags, batch_conf):
                 tags[i], confidences[i] = t, c
     return tags, confidences
+
+
+def inference_order(model: Any, posts: list[Post], batch_size: int) -> list[list[int]]:
+    """The batches `predict_tags` runs: indices of the non-empty posts, sorted by encoder row width."""
+    nonempty = [i for i, p in enumerate(posts) if p.tokens]
+    lengths = encoder_lengths(model, [posts[i] for i in nonempty])
+    return [[nonempty[i] for i in ids] for ids in inference_batches(lengths, batch_size)]
 
 
 def encoder_lengths(model: Any, posts: list[Post]) -> list[int]:

@@ -51,6 +51,7 @@ def test_quick_bench_writes_every_documented_figure(tmp_path):
         assert row["posts_per_s_b64"] > 0 and 0 < row["p50_ms_b1"] <= row["p95_ms_b1"]
         assert row["size_mb"] > 0 and row["peak_rss_mb"] > 0
         assert row["flops_per_post"] > 0 and row["bound_posts_per_s"] > 0 and row["fraction_of_bound"] > 0
+        assert 0.0 <= row["padding_b64"] < 1.0
         if row["kind"] == "peer":
             assert row["vs_peer"] is None and row["train_seconds"] > 0
         else:
@@ -129,3 +130,26 @@ def test_ratios_are_system_over_peer_and_export_over_source():
     assert q["vs_source"]["f1_cost_mean"] == pytest.approx(-0.333, abs=1e-3)  # mean over batch sizes - source
     assert q["vs_source"]["size_ratio"] == pytest.approx(0.5)
     assert rows[1]["vs_source"] is None
+
+
+def test_padding_counts_the_systems_own_batches(tiny_model_dir):
+    """mner batches by encoder row width, the peer by word count: on posts whose words split
+    into different numbers of subwords, word-count batches pad more."""
+    from mner.bench.runner import _padding
+    from mner.data.post import Post
+    from mner.predict import Tagger
+
+    # equal word counts, very different subword counts: word-count order mixes them
+    posts = [Post(f"p{i}", ["supercalifragilistic", "antidisestablishment"] if i % 2 else ["a", "b"])
+             for i in range(8)]
+    tagger = Tagger.load(tiny_model_dir)
+    assert _padding("mner", tagger, posts, batch_size=4) == 0.0  # sorted by width: no padding at all
+
+    class WordCountBatches:  # the peer's batching (word count) over the same tokenizer
+        def batches(self, posts, batch_size):
+            return [list(range(s, min(s + batch_size, len(posts)))) for s in range(0, len(posts), batch_size)]
+
+        def encode(self, token_lists, padding=False):
+            return tagger.model.text_encoder.featurize(token_lists)
+
+    assert _padding("peer", WordCountBatches(), posts, batch_size=4) > 0.2

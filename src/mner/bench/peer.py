@@ -90,14 +90,17 @@ class PeerTagger:
         return self.tokenizer(token_lists, is_split_into_words=True, truncation=True, max_length=self.max_length,
                               padding=padding, return_tensors="pt" if padding else None)
 
+    def batches(self, posts: list[Post], batch_size: int) -> list[list[int]]:
+        """Non-empty posts sorted by word count, as a plain pipeline would batch them."""
+        nonempty = sorted((i for i, p in enumerate(posts) if p.tokens), key=lambda i: len(posts[i].tokens))
+        return [nonempty[s : s + batch_size] for s in range(0, len(nonempty), batch_size)]
+
     def predict(self, posts: list[Post], batch_size: int = 64) -> list[list[str]]:
         """Word tags per post (input order): the argmax label of each word's first subword."""
         tags: list[list[str]] = [[] for _ in posts]
-        nonempty = sorted((i for i, p in enumerate(posts) if p.tokens), key=lambda i: len(posts[i].tokens))
         self.model.eval()
         with torch.inference_mode():
-            for start in range(0, len(nonempty), batch_size):
-                chosen = nonempty[start : start + batch_size]
+            for chosen in self.batches(posts, batch_size):
                 encoded = self.encode([posts[i].tokens for i in chosen], padding=True)
                 logits = self.model(**encoded).logits  # (b, s, L)
                 best = logits.argmax(-1).tolist()  # one transfer per batch

@@ -17,6 +17,7 @@ SYSTEM_KEYS = (
     "peak_rss_mb", "peak_delta_mb", "peak_resettable", "size_mb",
     "flops_per_post", "flops_split", "subwords_per_post", "bound_posts_per_s", "bound_ms_b1",
     "achieved_gflops", "fraction_of_bound", "time_split", "vs_peer", "vs_source", "f1_by_batch",
+    "padding_b64",
 )
 VS_PEER_KEYS = ("f1_delta", "f1_ratio", "train_time_ratio", "speed_ratio", "p50_ratio", "size_ratio",
                 "peak_delta_ratio")
@@ -73,6 +74,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _pct(value: Any) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
 def _signed(value: Any) -> str:
     return "n/a" if value is None else f"{value:+.2f}"
 
@@ -110,14 +115,14 @@ def accuracy_table(systems: list[dict[str, Any]]) -> list[str]:
 
 
 def speed_table(systems: list[dict[str, Any]]) -> list[str]:
-    lines = ["| system | posts/s b64 (bound) | % of bound | achieved GFLOP/s | MFLOPs/post | p50 ms b1 (bound) "
-             "| p95 ms b1 | peak RSS MB (delta) |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| system | posts/s b64 (bound) | % of bound | achieved GFLOP/s | MFLOPs/post | padding b64 "
+             "| p50 ms b1 (bound) | p95 ms b1 | peak RSS MB (delta) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in systems:
         fraction = None if r["fraction_of_bound"] is None else 100 * r["fraction_of_bound"]
         lines.append(
             f"| {r['name']} | {_num(r['posts_per_s_b64'])} ({_num(r['bound_posts_per_s'], 0)}) | {_num(fraction)}% | "
             f"{_num(r['achieved_gflops'], 2)} | {_num((r['flops_per_post'] or 0) / 1e6, 2)} | "
-            f"{_num(r['p50_ms_b1'], 2)} ({_num(r['bound_ms_b1'], 3)}) | {_num(r['p95_ms_b1'], 2)} | "
+            f"{_pct(r.get('padding_b64'))} | {_num(r['p50_ms_b1'], 2)} ({_num(r['bound_ms_b1'], 3)}) | {_num(r['p95_ms_b1'], 2)} | "
             f"{_num(r['peak_rss_mb'], 0)} ({_num(r['peak_delta_mb'], 0)}) |")
     return lines
 

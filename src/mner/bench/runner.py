@@ -229,6 +229,23 @@ def _f1_by_batch(kind: str, loaded: Any, posts: list[Post]) -> dict[str, float] 
             for b in F1_BATCH_SIZES}
 
 
+def _padding(kind: str, loaded: Any, posts: list[Post], batch_size: int = 64) -> float:
+    """Share of the encoder's subword slots that are padding in the system's own batch-64 batches
+    (FLOPs per post count real subwords only; padding is work on top of them)."""
+    real = slots = 0
+    if kind == "peer":
+        for chosen in loaded.batches(posts, batch_size):
+            mask = loaded.encode([posts[i].tokens for i in chosen], padding=True)["attention_mask"]
+            real, slots = real + int(mask.sum()), slots + mask.numel()
+    else:
+        from mner.evaluation import inference_order
+
+        for chosen in inference_order(loaded.model, posts, batch_size):
+            mask = loaded.model.batch([posts[i] for i in chosen], with_labels=False).features["attention_mask"]
+            real, slots = real + int(mask.sum()), slots + mask.numel()
+    return 1.0 - real / max(1, slots)
+
+
 def _flops(kind: str, loaded: Any, posts: list[Post]) -> tuple[Any, float]:
     """(FlopCount per post, mean subwords per post) for the loaded system on `posts`."""
     posts = [p for p in posts if p.tokens]
@@ -257,6 +274,7 @@ def _measure(c: Contender, ceilings: dict[str, Any], opts: BenchOptions) -> dict
     loaded = holder.pop("loaded")
     f1 = _f1(c.kind, loaded, c.posts)
     f1_by_batch = _f1_by_batch(c.kind, loaded, c.posts)
+    padding = _padding(c.kind, loaded, c.posts)
     count, subwords = _flops(c.kind, loaded, c.posts)
     split = None if c.kind == "peer" else time_split(loaded.model, c.posts, precision=_precision(loaded))
     # int8 rows: Linear FLOPs at the int8 rate (measured with mner's Int8Linear; onnxruntime's
@@ -275,7 +293,7 @@ def _measure(c: Contender, ceilings: dict[str, Any], opts: BenchOptions) -> dict
         "subwords_per_post": round(subwords, 2), "bound_posts_per_s": bound, "bound_ms_b1": 1000.0 / bound,
         "achieved_gflops": count.total * speed.posts_per_s_b64 / 1e9,
         "fraction_of_bound": speed.posts_per_s_b64 / bound, "time_split": split, "vs_peer": None, "vs_source": None,
-        "f1_by_batch": f1_by_batch,
+        "f1_by_batch": f1_by_batch, "padding_b64": round(padding, 4),
     }
     assert set(row) == set(SYSTEM_KEYS), set(row) ^ set(SYSTEM_KEYS)
     return row
