@@ -52,6 +52,7 @@ def test_quick_bench_writes_every_documented_figure(tmp_path):
         assert row["size_mb"] > 0 and row["peak_rss_mb"] > 0
         assert row["flops_per_post"] > 0 and row["bound_posts_per_s"] > 0 and row["fraction_of_bound"] > 0
         assert 0.0 <= row["padding_b64"] < 1.0
+        assert row["posts_per_s_b64_alone"] > 0  # timed alone first, then in turns with the others
         if row["kind"] == "peer":
             assert row["vs_peer"] is None and row["train_seconds"] > 0
         else:
@@ -153,3 +154,27 @@ def test_padding_counts_the_systems_own_batches(tiny_model_dir):
             return tagger.model.text_encoder.featurize(token_lists)
 
     assert _padding("peer", WordCountBatches(), posts, batch_size=4) > 0.2
+
+
+def test_interleaved_throughput_times_each_system_in_turns_on_its_own_posts():
+    import time
+
+    from mner.bench.speed import interleaved_throughput
+    from mner.data.post import Post
+
+    calls: list[tuple[str, int]] = []
+
+    def system(name, delay):
+        def predict(posts, batch_size):
+            calls.append((name, len(posts)))
+            time.sleep(delay)
+        return predict
+
+    fast_posts = [Post(f"f{i}", ["a"] * (i + 1)) for i in range(6)] + [Post("empty", [])]
+    slow_posts = [Post(f"s{i}", ["b"]) for i in range(3)]
+    rates = interleaved_throughput({"fast": (system("fast", 0.01), fast_posts),
+                                    "slow": (system("slow", 0.03), slow_posts)}, batch_size=4, rounds=3)
+    timed = calls[2:]  # after one untimed warm-up call each
+    assert [n for n, _ in timed] == ["fast", "slow", "slow", "fast", "fast", "slow"]  # order rotates per round
+    assert all(size == (6 if n == "fast" else 3) for n, size in timed)  # own posts, empty ones left out
+    assert rates["fast"] == pytest.approx(6 / 0.01, rel=0.5) and rates["slow"] == pytest.approx(3 / 0.03, rel=0.5)

@@ -17,7 +17,7 @@ SYSTEM_KEYS = (
     "peak_rss_mb", "peak_delta_mb", "peak_resettable", "size_mb",
     "flops_per_post", "flops_split", "subwords_per_post", "bound_posts_per_s", "bound_ms_b1",
     "achieved_gflops", "fraction_of_bound", "time_split", "vs_peer", "vs_source", "f1_by_batch",
-    "padding_b64",
+    "padding_b64", "posts_per_s_b64_alone",
 )
 VS_PEER_KEYS = ("f1_delta", "f1_ratio", "train_time_ratio", "speed_ratio", "p50_ratio", "size_ratio",
                 "peak_delta_ratio")

@@ -3,7 +3,8 @@
 Every system is measured the same way, through a `predict(posts, batch_size)` callable
 built by `load()` inside the measurement (so the model's own memory is counted):
   * batch-64 throughput: the dev set sorted by length (minimal padding) in batches of
-    64, one call; median of `repeats` passes. The first pass also fills mner's per-word
+    64, one call; median of `repeats` passes. `mner bench` then times all systems again
+    in turns (`interleaved_throughput`) and reports that figure. The first pass also fills mner's per-word
     tokenization cache, so with repeats >= 3 the median is a warm pass.
   * batch-1 latency: the first `n_b1` dev posts (in file order: a realistic length
     mix), one call each, after `warmup` untimed calls; p50 and p95 in milliseconds.
@@ -110,6 +111,31 @@ def throughput(predict: Predict, posts: list[Post], batch_size: int = 64, repeat
     return len(ordered) / statistics.median(passes)
 
 
+def interleaved_throughput(systems: dict[str, tuple[Predict, list[Post]]], batch_size: int = 64,
+                           rounds: int = 3) -> dict[str, float]:
+    """Batch-`batch_size` posts/s of several loaded systems, timed in turns: one pass of each
+    per round, the order rotated every round, the median pass per system.
+
+    Why in turns: on a shared machine the speed available drifts by 10-20% over minutes,
+    and systems timed one after the other each meet a different part of that drift; in
+    turns every system samples the same minutes, so their ratios hold even when the
+    absolute figures move.
+    """
+    ordered = {name: sorted((p for p in posts if p.tokens), key=lambda p: len(p.tokens))
+               for name, (_, posts) in systems.items()}  # each system's own posts (visual text differs)
+    names = list(systems)
+    passes: dict[str, list[float]] = {name: [] for name in names}
+    for name in names:  # untimed: lazy work and caches, as in measure_speed
+        systems[name][0](ordered[name][:batch_size], batch_size)
+    for r in range(max(1, rounds)):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            systems[name][0](ordered[name], batch_size)
+            passes[name].append(time.perf_counter() - start)
+    return {name: len(ordered[name]) / statistics.median(times) for name, times in passes.items()}
+
+
 def latencies_ms(predict: Predict, posts: list[Post], n: int, warmup: int = 2) -> list[float]:
     chosen = posts[:n]
     for post in chosen[:warmup]:
@@ -144,13 +170,13 @@ def time_split(model: Any, posts: list[Post], batch_size: int = 64, precision: s
     """
     import torch
 
+    from mner.evaluation import inference_order
     from mner.precision import precision_context
-    from mner.training.order import inference_batches
 
     posts = [p for p in posts if p.tokens]
     split = {"featurize_s": 0.0, "network_s": 0.0, "decode_s": 0.0}
     with torch.inference_mode(), precision_context(precision):
-        for ids in inference_batches([len(p.tokens) for p in posts], batch_size):
+        for ids in inference_order(model, posts, batch_size):  # the batches predict_tags runs
             t0 = time.perf_counter()
             batch = model.batch([posts[i] for i in ids], with_labels=False)
             t1 = time.perf_counter()
