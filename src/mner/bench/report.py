@@ -101,7 +101,8 @@ def machine_lines(result: dict[str, Any]) -> list[str]:
         "",
         f"**Setup.** encoder `{s['encoder']}`, {s['epochs']} epochs for every trained system, "
         f"{s['train_posts']} training / {s['dev_posts']} dev posts; batch-64 throughput over the dev set "
-        f"sorted by length (median of {s['repeats']} pass{'es' if s['repeats'] != 1 else ''}); batch-1 latency over "
+        f"sorted by length, every system loaded and timed in turns (median of "
+        f"{s.get('rounds') or s['repeats']} rounds, the order rotated each round); batch-1 latency over "
         f"{s['b1_posts']} dev posts.",
     ]
 

@@ -64,6 +64,7 @@ class BenchOptions:
     # measure again the systems an earlier run of the same settings trained (their training
     # figures are kept from its bench.json); exports are made afresh
     remeasure: bool = False
+    rounds: int | None = None  # posts/s timed in turns: rounds (default 2 quick / 9 full)
 
     def resolved(self) -> "BenchOptions":
         q = self.quick
@@ -72,7 +73,8 @@ class BenchOptions:
             self.epochs or (3 if q else 5), self.data_train, self.data_dev, self.text_config, self.mm_config,
             self.threads, self.b1_posts or (8 if q else 200), self.repeats or (1 if q else 3),
             self.matmul_n or (256 if q else 1024), tuple(self.exports),
-            "mner bench --quick" if q and self.command == "mner bench" else self.command, self.bf16, self.remeasure)
+            "mner bench --quick" if q and self.command == "mner bench" else self.command, self.bf16, self.remeasure,
+            self.rounds or (2 if q else 9))
 
 
 @dataclass
@@ -309,9 +311,9 @@ def _retime_in_turns(rows: list[dict[str, Any]], contenders: list[Contender], op
     chosen = [c for c in contenders if c.name in measured]
     if len(chosen) < 2:
         return
-    log(f"timing {len(chosen)} systems in turns ({opts.repeats or 1} rounds)")
+    log(f"timing {len(chosen)} systems in turns ({opts.rounds or 1} rounds)")
     systems = {c.name: (_predictor(c.kind, c.load()), c.posts) for c in chosen}
-    rates = interleaved_throughput(systems, 64, opts.repeats or 1)
+    rates = interleaved_throughput(systems, 64, opts.rounds or 1)
     for row in rows:
         rate = rates[row["name"]]
         row["posts_per_s_b64_alone"] = row["posts_per_s_b64"]
@@ -468,7 +470,7 @@ def _settings(opts: BenchOptions, prep: Prepared) -> dict[str, Any]:
             "encoder_path": prep.encoder_path, "epochs": opts.epochs,
             "threads": torch.get_num_threads(), "train_posts": len(prep.train),
             "dev_posts": len(prep.dev), "batch_size": 64, "b1_posts": opts.b1_posts,
-            "repeats": opts.repeats, "peer_lr": prep.peer_lr,
+            "repeats": opts.repeats, "rounds": opts.rounds, "peer_lr": prep.peer_lr,
             "text_config": None if opts.quick else str(opts.text_config),
             "mm_config": None if opts.quick or not opts.mm_config else str(opts.mm_config),
             "command": opts.command}

@@ -33,6 +33,8 @@ def bench(
                                              help="mner's multimodal config (full mode); 'none' skips it."),
     b1_posts: Optional[int] = typer.Option(None, "--b1-posts", help="Posts timed one by one (default 200; quick 8)."),
     repeats: Optional[int] = typer.Option(None, "--repeats", help="Batch-64 passes, median kept (default 3; quick 1)."),
+    rounds: Optional[int] = typer.Option(None, "--rounds", help="Rounds of timing every system in turns for "
+                                         "posts/s, median kept (default 9; quick 2)."),
     bf16: bool = typer.Option(True, "--bf16/--no-bf16", help="Also time the mner systems under bf16 autocast "
                                                             "(only where the CPU has native bf16)."),
     remeasure: bool = typer.Option(False, "--remeasure", help="Keep the peer and mner systems an earlier run with "
@@ -48,9 +50,11 @@ def bench(
         mm_config = None
     options = BenchOptions(quick=quick, output_dir=output_dir, encoder=encoder or "minilm-l6", epochs=epochs,
                            data_train=data_train, data_dev=data_dev, text_config=text_config, mm_config=mm_config,
-                           threads=threads, b1_posts=b1_posts, repeats=repeats, bf16=bf16, remeasure=remeasure)
+                           threads=threads, b1_posts=b1_posts, repeats=repeats, bf16=bf16, remeasure=remeasure,
+                           rounds=rounds)
     given = {"--data-train": data_train, "--data-dev": data_dev, "--encoder": encoder, "--epochs": epochs,
-             "--output-dir": output_dir, "--threads": threads, "--b1-posts": b1_posts, "--repeats": repeats}
+             "--output-dir": output_dir, "--threads": threads, "--b1-posts": b1_posts, "--repeats": repeats,
+             "--rounds": rounds}
     if not quick:
         given.update({"--text-config": text_config, "--mm-config": mm_config})
     if not bf16:
