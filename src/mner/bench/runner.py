@@ -427,7 +427,7 @@ def _export_systems(opts: BenchOptions, prep: Prepared, out: Path, skipped: list
             continue
         description = {"int8": "mner-text, dynamic int8 Linear layers, per-token activations (torch)",
                        "onnx": "mner-text, fp32 ONNX encoder (onnxruntime)",
-                       "onnx-int8": "mner-text, ONNX encoder with onnxruntime's dynamic int8 MatMuls"}[target]
+                       "onnx-int8": "mner-text, ONNX encoder, attention fused, onnxruntime's dynamic int8"}[target]
         contenders.append(Contender(name, target, description, path, prep.dev,
                                     lambda path=path: load_tagger(path, threads=opts.threads), source="mner-text",
                                     export_seconds=round(time.perf_counter() - started, 2)))
