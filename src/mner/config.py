@@ -7,6 +7,8 @@ checkpoint). Only builders (`mner.builders`) and the training runner read it.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -106,3 +108,34 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     for assignment in overrides or []:
         apply_override(config, assignment)
     return config
+
+
+def learning_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The config without what does not change what is learned: where the run is written
+    (`output_dir`), how many threads it used (`train.threads`) and where frozen features
+    are cached (`model.visual.cache_dir`)."""
+    relevant = {k: v for k, v in config.items() if k != "output_dir"}
+    relevant["train"] = {k: v for k, v in relevant.get("train", {}).items() if k != "threads"}
+    visual = (relevant.get("model") or {}).get("visual")
+    if isinstance(visual, dict) and "cache_dir" in visual:
+        relevant["model"] = {**relevant["model"], "visual": {k: v for k, v in visual.items() if k != "cache_dir"}}
+    return relevant
+
+
+def config_digest(config: dict[str, Any]) -> str:
+    """sha256 of `learning_config(config)`: equal digests, same experiment."""
+    return hashlib.sha256(json.dumps(learning_config(config), sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def config_differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two configs' `learning_config`s."""
+    if not prefix:
+        a, b = learning_config(a), learning_config(b)
+    out: list[str] = []
+    for key in sorted(set(a) | set(b)):
+        x, y, name = a.get(key), b.get(key), f"{prefix}{key}"
+        if isinstance(x, dict) and isinstance(y, dict):
+            out += config_differences(x, y, name + ".")
+        elif json.dumps(x, sort_keys=True, default=str) != json.dumps(y, sort_keys=True, default=str):
+            out.append(name)
+    return out

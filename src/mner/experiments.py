@@ -22,13 +22,14 @@ entry is not trained again. Change anything in the config and the digest no long
 matches, so stale results are never reused. The digest covers the config, not mner's
 code: each entry also records the commit that trained it (`code`), so a change to the
 training code is visible in the ledger; such a change should come with a config change
-(or a new grid) if finished runs must not be mixed with new ones.
+(or a new grid) if finished runs must not be mixed with new ones. An unfinished run
+folder whose config.yaml differs from the grid's current config is not resumed: it is
+renamed `<run>.stale-<n>` and the run starts afresh.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import platform
@@ -39,7 +40,7 @@ from typing import Any, Callable
 import yaml
 
 from mner.checkpoint import atomic_write_text
-from mner.config import load_config
+from mner.config import config_differences, config_digest, load_config
 from mner.metrics import format_mean_std, mean_std
 
 
@@ -57,17 +58,6 @@ def load_grid(path: Path) -> dict[str, Any]:
     grid.setdefault("output_dir", f"runs/{path.stem}")
     grid.setdefault("ledger", None)
     return grid
-
-
-def config_digest(config: dict[str, Any]) -> str:
-    """sha256 of the resolved config, without where the run is written, how many threads it used
-    or where frozen features are cached (none of them changes what is learned)."""
-    relevant = {k: v for k, v in config.items() if k != "output_dir"}
-    relevant["train"] = {k: v for k, v in relevant.get("train", {}).items() if k != "threads"}
-    visual = (relevant.get("model") or {}).get("visual")
-    if isinstance(visual, dict) and "cache_dir" in visual:
-        relevant["model"] = {**relevant["model"], "visual": {k: v for k, v in visual.items() if k != "cache_dir"}}
-    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 class Ledger:
@@ -194,9 +184,29 @@ def _train_claimed(run_dir: Path, config: dict[str, Any], log: Callable[[str], N
         summary_path = run_dir / "summary.json"
         if summary_path.exists():  # finished by another process between our look and our claim
             return json.loads(summary_path.read_text(encoding="utf-8"))
+        _set_aside_if_stale(run_dir, config, log, tag)
         log(f"{tag} training -> {run_dir}")
         return train_run(config, resume=(run_dir / "checkpoint").exists(), progress_bar=progress_bar,
                          log=lambda m: log(f"{tag} {m}"))
+
+
+def _set_aside_if_stale(run_dir: Path, config: dict[str, Any], log: Callable[[str], None], tag: str) -> None:
+    """An unfinished run folder left by an earlier version of the grid's config is not resumed
+    (its epochs were trained as another experiment): it is renamed `<run>.stale-<n>`, kept
+    for inspection, and the run starts afresh."""
+    saved = run_dir / "config.yaml"
+    if not (run_dir / "checkpoint").exists() or not saved.exists():
+        return
+    differ = config_differences(yaml.safe_load(saved.read_text(encoding="utf-8")) or {}, config)
+    if not differ:
+        return
+    n = 1
+    while run_dir.with_name(f"{run_dir.name}.stale-{n}").exists():
+        n += 1
+    aside = run_dir.with_name(f"{run_dir.name}.stale-{n}")
+    run_dir.rename(aside)
+    log(f"{tag} {run_dir} was started with another config ({', '.join(differ[:4])} differ): moved to {aside}, "
+        "starting afresh")
 
 
 def results_table(results: dict[str, list[dict[str, Any]]]) -> str:

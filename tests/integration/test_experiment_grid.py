@@ -130,3 +130,26 @@ def test_digest_ignores_where_frozen_features_are_cached():
 
     assert config_digest(config("runs/a")) == config_digest(config("/elsewhere/b"))
     assert config_digest(config("runs/a")) != config_digest(config("runs/a", frozen=False))
+
+
+def test_an_unfinished_run_of_a_changed_config_is_set_aside_not_resumed(tmp_path, tiny_bert_dir, monkeypatch):
+    _write_base(tmp_path, tiny_bert_dir)
+    grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1], "variants": {"crf": []}}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    run = tmp_path / "grid" / "crf" / "seed-1"
+    (run / "checkpoint").mkdir(parents=True)  # an interrupted run of an older version of the grid
+    (run / "config.yaml").write_text(yaml.safe_dump({"train": {"batch_size": 99}, "output_dir": str(run)}))
+    import mner.training.run as run_module
+
+    resumed: list[bool] = []
+
+    def fake_training(config, resume=False, **kwargs):
+        resumed.append(resume)
+        return {"best_epoch": 1, "dev": {"f1": 1.0, "precision": 1.0, "recall": 1.0}, "epochs_run": 1,
+                "train_seconds": 0.0, "stopped_early": False}
+
+    monkeypatch.setattr(run_module, "train_run", fake_training)
+    result = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml")])
+    assert result.exit_code == 0, result.output
+    assert resumed == [False] and "starting afresh" in result.output
+    assert (run.parent / "seed-1.stale-1" / "checkpoint").exists()  # kept for inspection

@@ -33,6 +33,10 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path, tiny_b
         train_run(_cfg(interrupted, tiny_bert_dir, 3), **{**quiet, "log": kill_during_epoch_2})
     with pytest.raises(FileExistsError):
         train_run(_cfg(interrupted, tiny_bert_dir, 3), **quiet)  # no silent overwrite
+    changed = _cfg(interrupted, tiny_bert_dir, 3)
+    changed["train"]["batch_size"] = 3
+    with pytest.raises(ValueError, match="another config.*train.batch_size"):
+        train_run(changed, resume=True, **quiet)  # its epochs were another experiment's
     summary = train_run(_cfg(interrupted, tiny_bert_dir, 3), resume=True, **quiet)
     assert summary["epochs_run"] == 3
 

@@ -23,6 +23,7 @@ import yaml
 
 from mner.builders import build_model
 from mner.checkpoint import atomic_write_text, save_pretrained
+from mner.config import config_differences
 from mner.data.post import Post
 from mner.data.tags import bio_labels, entity_types, repair_bio
 from mner.training.loop import Evaluation, train_epochs
@@ -78,6 +79,10 @@ def _csv_row(ev: Evaluation) -> dict[str, Any]:
             "train_seconds": round(ev.seconds, 1), "is_best": int(ev.is_best)}
 
 
+# what a resumed run may change: train for longer, or stop differently
+RESUMABLE_CHANGES = ("train.epochs", "train.patience")
+
+
 def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool = True,
               log: Any = print, train_posts: list[Post] | None = None, dev_posts: list[Post] | None = None) -> dict[str, Any]:
     """Train per `config`; return the summary (best dev scores, timing)."""
@@ -89,6 +94,12 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
     if not resume and checkpoint_dir.exists():
         raise FileExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another "
                               "output_dir")
+    if resume and checkpoint_dir.exists() and (run_dir / "config.yaml").exists():
+        saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
+        differ = [k for k in config_differences(saved, config) if k not in RESUMABLE_CHANGES]
+        if differ:  # resuming would continue another experiment's epochs under this config's name
+            raise ValueError(f"{run_dir}: its checkpoint was trained with another config ({', '.join(differ[:6])} "
+                             "differ); resume with the same config, or start a new output_dir")
     seed_everything(int(tcfg["seed"]))
     train = train_posts if train_posts is not None else load_split(config["data"], "train")
     dev = dev_posts if dev_posts is not None else load_split(config["data"], "dev")
