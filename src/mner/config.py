@@ -16,7 +16,6 @@ from typing import Any
 import yaml
 
 
-
 class _ConfigLoader(yaml.SafeLoader):
     """SafeLoader that also reads `1e-4` as a number.
 

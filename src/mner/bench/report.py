@@ -123,7 +123,8 @@ def speed_table(systems: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| {r['name']} | {_num(r['posts_per_s_b64'])} ({_num(r['bound_posts_per_s'], 0)}) | {_num(fraction)}% | "
             f"{_num(r['achieved_gflops'], 2)} | {_num((r['flops_per_post'] or 0) / 1e6, 2)} | "
-            f"{_pct(r.get('padding_b64'))} | {_num(r['p50_ms_b1'], 2)} ({_num(r['bound_ms_b1'], 3)}) | {_num(r['p95_ms_b1'], 2)} | "
+            f"{_pct(r.get('padding_b64'))} | {_num(r['p50_ms_b1'], 2)} ({_num(r['bound_ms_b1'], 3)}) | "
+            f"{_num(r['p95_ms_b1'], 2)} | "
             f"{_num(r['peak_rss_mb'], 0)} ({_num(r['peak_delta_mb'], 0)}) |")
     return lines
 

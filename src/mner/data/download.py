@@ -19,9 +19,9 @@ import io
 import os
 import zipfile
 from dataclasses import dataclass
+from http.client import HTTPException
 from os import PathLike
 from pathlib import Path
-from http.client import HTTPException
 from urllib.error import URLError
 from urllib.request import Request, urlopen
 

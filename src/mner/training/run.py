@@ -14,7 +14,6 @@ import csv
 import dataclasses
 import json
 import random
-import time
 from pathlib import Path
 from typing import Any
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
