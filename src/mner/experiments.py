@@ -76,7 +76,7 @@ class Ledger:
         entry = self.runs.get(f"{variant}/seed-{seed}")
         return entry["summary"] if entry and entry.get("config_digest") == digest else None
 
-    def record(self, variant: str, seed: int, digest: str, summary: dict[str, Any]) -> None:
+    def record(self, variant: str, seed: int, digest: str, summary: dict[str, Any], code: str | None = None) -> None:
         if self.path is None:
             return
         key = f"{variant}/seed-{seed}"
@@ -84,7 +84,7 @@ class Ledger:
             return  # already there (a reused run folder): keep its original date
         entry = {"config_digest": digest, "summary": summary,
                  "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "machine": f"{platform.machine()}, {_cpu_count()} CPUs", "code": code_version()}
+                 "machine": f"{platform.machine()}, {_cpu_count()} CPUs", "code": code or code_version()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # several `mner experiment` processes may share one ledger: take a lock, re-read the
         # file (what is on disk is current, this process's copy may be stale), add this
@@ -135,6 +135,7 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
         raise ValueError(f"unknown variant(s) {unknown}; the grid has {list(grid['variants'])}")
     out = Path(grid["output_dir"])
     ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
+    code = code_version()  # now, not when a run ends: the tree may move on while this process trains
     results: dict[str, list[dict[str, Any]]] = {}
     for variant, overrides in grid["variants"].items():
         for seed in grid["seeds"]:
@@ -154,7 +155,7 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
                 summary = _train_claimed(run_dir, config, log, progress_bar, f"[{variant} seed {seed}]")
                 if summary is None:
                     continue
-            ledger.record(variant, seed, digest, summary)
+            ledger.record(variant, seed, digest, summary, code)
             results.setdefault(variant, []).append(summary)
             if train:
                 atomic_write_text(out / "results.md", results_table(results))
