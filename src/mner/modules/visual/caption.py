@@ -163,48 +163,40 @@ class CaptionEncoder(nn.Module):
         features = {"caption_input_ids": input_ids, "caption_attention_mask": attention, "caption_index": index,
                     "caption_field": field, "caption_mask": mask, "has_text": mask[:, 0].clone()}
         if self.cache is not None and rows:
-            features["caption_hidden"] = self._cached_states(rows, s)  # (r, s, D)
+            features["caption_hidden"] = self._cached_states(rows, input_ids, attention)  # (r, s, D)
         return features
 
-    def _cached_states(self, rows: list[list[int]], s: int) -> torch.Tensor:
+    def _cached_states(self, rows: list[list[int]], input_ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
         """(r, s, D) frozen subword states of each row, from the cache or encoded now (misses only)."""
         cache = self.cache
         assert cache is not None
         digests = [hashlib.sha256(torch.tensor(row, dtype=torch.int64).numpy().tobytes()).hexdigest()
                    for row in rows]
-        states: dict[int, torch.Tensor] = {}
+        out = torch.zeros((len(rows), input_ids.shape[1], self.encoder.hidden_size))  # (r, s, D)
         misses = []
         for i, digest in enumerate(digests):
             hit = cache.get(digest)
             if hit is not None and hit.shape[0] == len(rows[i]):
-                states[i] = hit
+                out[i, : len(rows[i])] = hit
             else:
                 misses.append(i)
         for start in range(0, len(misses), self.encode_batch_size):
             chunk = misses[start: start + self.encode_batch_size]
-            width = max(len(rows[i]) for i in chunk)
-            ids = torch.full((len(chunk), width), self.special.pad_id, dtype=torch.long)  # (m, w)
-            attention = torch.zeros_like(ids)  # (m, w)
+            backbone = self.encoder.backbone
+            device = next(backbone.parameters()).device
+            with torch.no_grad():
+                hidden = self._backbone_states(input_ids[chunk].to(device), attention[chunk].to(device)).cpu()
             for k, i in enumerate(chunk):
-                ids[k, : len(rows[i])] = torch.tensor(rows[i])
-                attention[k, : len(rows[i])] = 1
-            hidden = self._encode_rows(ids, attention)  # (m, w, D)
-            for k, i in enumerate(chunk):
-                states[i] = hidden[k, : len(rows[i])].float().contiguous()
-                cache.put(digests[i], states[i])
-        out = torch.zeros((len(rows), s, self.encoder.hidden_size))  # (r, s, D)
-        for i, row in enumerate(rows):
-            out[i, : len(row)] = states[i]
+                out[i, : len(rows[i])] = hidden[k, : len(rows[i])].float()
+                cache.put(digests[i], out[i, : len(rows[i])].contiguous())
         return out
 
-    def _encode_rows(self, ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+    def _backbone_states(self, ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+        """(r, s, D) last hidden states of visual-text rows (single segment: token type 0)."""
         kwargs = {"input_ids": ids, "attention_mask": attention}
         if self.encoder.uses_token_types:
             kwargs["token_type_ids"] = torch.zeros_like(ids)
-        backbone = self.encoder.backbone
-        device = next(backbone.parameters()).device
-        with torch.no_grad():
-            return backbone(**{k: v.to(device) for k, v in kwargs.items()}).last_hidden_state.cpu()  # (r, s, D)
+        return self.encoder.backbone(**kwargs).last_hidden_state
 
     # ---- tensors ------------------------------------------------------------------------------
     def forward(self, features: dict[str, torch.Tensor]) -> VisualTokens:
@@ -215,11 +207,8 @@ class CaptionEncoder(nn.Module):
             if "caption_hidden" in features:  # frozen states from featurize / the cache
                 hidden = features["caption_hidden"]  # (r, s, D)
             else:
-                kwargs = {"input_ids": ids, "attention_mask": features["caption_attention_mask"]}
-                if self.encoder.uses_token_types:
-                    kwargs["token_type_ids"] = torch.zeros_like(ids)
                 with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
-                    hidden = self.encoder.backbone(**kwargs).last_hidden_state  # (r, s, D)
+                    hidden = self._backbone_states(ids, features["caption_attention_mask"])  # (r, s, D)
             flat = hidden.reshape(-1, hidden.shape[-1])  # (r*s, D)
             tokens = self.projection(flat[features["caption_index"]].to(self.projection.weight.dtype))  # (b, v, d)
         else:
