@@ -126,15 +126,17 @@ def config_digest(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(learning_config(config), sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
-def config_differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+def config_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     """Dotted keys whose values differ between two configs' `learning_config`s."""
-    if not prefix:
-        a, b = learning_config(a), learning_config(b)
+    return _differences(learning_config(a), learning_config(b), "")
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str) -> list[str]:
     out: list[str] = []
     for key in sorted(set(a) | set(b)):
         x, y, name = a.get(key), b.get(key), f"{prefix}{key}"
         if isinstance(x, dict) and isinstance(y, dict):
-            out += config_differences(x, y, name + ".")
+            out += _differences(x, y, name + ".")
         elif json.dumps(x, sort_keys=True, default=str) != json.dumps(y, sort_keys=True, default=str):
             out.append(name)
     return out

@@ -40,7 +40,7 @@ from typing import Any, Callable
 import yaml
 
 from mner.checkpoint import atomic_write_text
-from mner.config import config_differences, config_digest, load_config
+from mner.config import config_digest, load_config
 from mner.metrics import format_mean_std, mean_std
 
 
@@ -195,10 +195,9 @@ def _set_aside_if_stale(run_dir: Path, config: dict[str, Any], log: Callable[[st
     """An unfinished run folder left by an earlier version of the grid's config is not resumed
     (its epochs were trained as another experiment): it is renamed `<run>.stale-<n>`, kept
     for inspection, and the run starts afresh."""
-    saved = run_dir / "config.yaml"
-    if not (run_dir / "checkpoint").exists() or not saved.exists():
-        return
-    differ = config_differences(yaml.safe_load(saved.read_text(encoding="utf-8")) or {}, config)
+    from mner.training.run import checkpoint_config_changes
+
+    differ = checkpoint_config_changes(run_dir, config)
     if not differ:
         return
     n = 1

@@ -234,17 +234,17 @@ def _f1_by_batch(kind: str, loaded: Any, posts: list[Post]) -> dict[str, float] 
 def _padding(kind: str, loaded: Any, posts: list[Post], batch_size: int = 64) -> float:
     """Share of the encoder's subword slots that are padding in the system's own batch-64 batches
     (FLOPs per post count real subwords only; padding is work on top of them)."""
-    real = slots = 0
     if kind == "peer":
-        for chosen in loaded.batches(posts, batch_size):
-            mask = loaded.encode([posts[i].tokens for i in chosen], padding=True)["attention_mask"]
-            real, slots = real + int(mask.sum()), slots + mask.numel()
+        masks = (loaded.encode([posts[i].tokens for i in chosen], padding=True)["attention_mask"]
+                 for chosen in loaded.batches(posts, batch_size))
     else:
         from mner.evaluation import inference_order
 
-        for chosen in inference_order(loaded.model, posts, batch_size):
-            mask = loaded.model.batch([posts[i] for i in chosen], with_labels=False).features["attention_mask"]
-            real, slots = real + int(mask.sum()), slots + mask.numel()
+        masks = (loaded.model.batch([posts[i] for i in chosen], with_labels=False).features["attention_mask"]
+                 for chosen in inference_order(loaded.model, posts, batch_size))
+    real = slots = 0
+    for mask in masks:  # (b, s) 1 on real subwords
+        real, slots = real + int(mask.sum()), slots + mask.numel()
     return 1.0 - real / max(1, slots)
 
 

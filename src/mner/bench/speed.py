@@ -4,8 +4,8 @@ Every system is measured the same way, through a `predict(posts, batch_size)` ca
 built by `load()` inside the measurement (so the model's own memory is counted):
   * batch-64 throughput: the dev set sorted by length (minimal padding) in batches of
     64, one call; median of `repeats` passes. `mner bench` then times all systems again
-    in turns (`interleaved_throughput`) and reports that figure. The first pass also fills mner's per-word
-    tokenization cache, so with repeats >= 3 the median is a warm pass.
+    in turns (`interleaved_throughput`) and reports that figure. The first pass also
+    fills mner's per-word tokenization cache, so with repeats >= 3 the median is a warm pass.
   * batch-1 latency: the first `n_b1` dev posts (in file order: a realistic length
     mix), one call each, after `warmup` untimed calls; p50 and p95 in milliseconds.
     Each call includes featurization and decoding: what one request costs.

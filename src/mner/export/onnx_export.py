@@ -35,10 +35,10 @@ bench` scores it at several batch sizes); the products run in onnxruntime's inte
 kernels (AVX2, AVX-512 or VNNI, whichever the CPU has). Activation x activation products
 (attention scores and mixing), softmax, LayerNorm, GELU and the CRF stay fp32, for the
 reasons given in `mner.export.int8`. The fused graph ran a few percent faster than the
-same quantization over SDPA's unfused trace, at the same F1 (an A/B on the bench machine). Its emissions are checked against torch's with a
-loose bound (int8 rounding moves them by a few hundredths); what it costs in F1 is
-measured by `mner bench`. The fused ops are onnxruntime contrib ops: this graph is for
-onnxruntime, the fp32 export for any ONNX runtime.
+same quantization over SDPA's unfused trace, at the same F1 (an A/B on the bench machine).
+Its emissions are checked against torch's with a loose bound (int8 rounding moves them
+by a few hundredths); what it costs in F1 is measured by `mner bench`. The fused ops are
+onnxruntime contrib ops: this graph is for onnxruntime, the fp32 export for any ONNX runtime.
 
 Directory: model.onnx, onnx.json (inputs, opset), head.safetensors (the head: CRF
 transitions and projection), config.json, labels.json, metrics.json, tokenizer/,

@@ -99,8 +99,7 @@ class SubwordFeaturizer:
         counts = [min(len(self.word_pieces(w)), room) for w in words]
         width = len(sp.prefix) + sum(counts) + len(sp.suffix)
         if width > self.max_length:  # chunked into several rows (and no second segment): the widest
-            return len(sp.prefix) + max(sum(counts[a:b]) for a, b in self._chunks([[0] * n for n in counts])) \
-                + len(sp.suffix)
+            return len(sp.prefix) + max(sum(counts[a:b]) for a, b in self._chunks(counts)) + len(sp.suffix)
         if second:
             left = self.max_length - width - len(sp.middle)
             if self.second_max_length is not None:
@@ -108,17 +107,17 @@ class SubwordFeaturizer:
             width += len(sp.middle) + min(len(self._second_pieces(second)), max(left, 0))
         return width
 
-    def _chunks(self, pieces: list[list[int]]) -> list[tuple[int, int]]:
-        """Word ranges [a, b) whose subwords fit in one row."""
+    def _chunks(self, counts: list[int]) -> list[tuple[int, int]]:
+        """Word ranges [a, b) whose subwords (`counts` per word) fit in one row."""
         room = self.max_length - len(self.special.prefix) - len(self.special.suffix)
         chunks, start, used = [], 0, 0
-        for i, p in enumerate(pieces):
-            n = min(len(p), room)  # a single giant word is cut to the room
+        for i, count in enumerate(counts):
+            n = min(count, room)  # a single giant word is cut to the room
             if used + n > room and i > start:
                 chunks.append((start, i))
                 start, used = i, 0
             used += n
-        chunks.append((start, len(pieces)))
+        chunks.append((start, len(counts)))
         return chunks
 
     def __call__(
@@ -132,7 +131,7 @@ class SubwordFeaturizer:
         for b, words in enumerate(token_lists):
             pieces = [self.word_pieces(w)[:room] for w in words]
             positions: list[list[int]] = []
-            chunks = self._chunks(pieces) if words else [(0, 0)]
+            chunks = self._chunks([len(p) for p in pieces]) if words else [(0, 0)]
             for start, end in chunks:
                 row = list(sp.prefix)
                 for p in pieces[start:end]:

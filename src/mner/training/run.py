@@ -82,6 +82,15 @@ def _csv_row(ev: Evaluation) -> dict[str, Any]:
 RESUMABLE_CHANGES = ("train.epochs", "train.patience")
 
 
+def checkpoint_config_changes(run_dir: Path, config: dict[str, Any]) -> list[str]:
+    """Keys in which `config` differs from the one the run folder's checkpoint was trained
+    with (none when there is no checkpoint or no saved config)."""
+    saved = run_dir / "config.yaml"
+    if not (run_dir / "checkpoint").exists() or not saved.exists():
+        return []
+    return config_differences(yaml.safe_load(saved.read_text(encoding="utf-8")) or {}, config)
+
+
 def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool = True,
               log: Any = print, train_posts: list[Post] | None = None, dev_posts: list[Post] | None = None) -> dict[str, Any]:
     """Train per `config`; return the summary (best dev scores, timing)."""
@@ -93,9 +102,8 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
     if not resume and checkpoint_dir.exists():
         raise FileExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another "
                               "output_dir")
-    if resume and checkpoint_dir.exists() and (run_dir / "config.yaml").exists():
-        saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
-        differ = [k for k in config_differences(saved, config) if k not in RESUMABLE_CHANGES]
+    if resume:
+        differ = [k for k in checkpoint_config_changes(run_dir, config) if k not in RESUMABLE_CHANGES]
         if differ:  # resuming would continue another experiment's epochs under this config's name
             raise ValueError(f"{run_dir}: its checkpoint was trained with another config ({', '.join(differ[:6])} "
                              "differ); resume with the same config, or start a new output_dir")
