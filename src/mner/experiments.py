@@ -210,6 +210,7 @@ def _set_aside_if_stale(run_dir: Path, config: dict[str, Any], log: Callable[[st
 
 
 def results_table(results: dict[str, list[dict[str, Any]]]) -> str:
+    """The grid's report: overall dev scores per variant, then dev F1 per entity type."""
     lines = ["| variant | dev F1 | precision | recall | seeds | train time / run (s) |",
              "|---|---|---|---|---|---|"]
     for variant, runs in results.items():
@@ -219,4 +220,24 @@ def results_table(results: dict[str, list[dict[str, Any]]]) -> str:
         seconds, _ = mean_std([r["train_seconds"] for r in runs])
         lines.append(f"| {variant} | {format_mean_std(f1)} | {format_mean_std(p)} | {format_mean_std(r_)} | "
                      f"{len(runs)} | {seconds:.0f} |")
+    return "\n".join(lines) + "\n" + per_type_table(results)
+
+
+def per_type_table(results: dict[str, list[dict[str, Any]]]) -> str:
+    """Dev F1 per entity type (mean ± std over seeds), the breakdown MNER papers report:
+    it shows which types a visual input helps. Empty when no run recorded per-type scores."""
+    types = sorted({t for runs in results.values() for r in runs for t in r["dev"].get("per_type", {})})
+    if not types:
+        return ""
+    support = {t: next(r["dev"]["per_type"][t]["support"] for runs in results.values() for r in runs
+                       if t in r["dev"].get("per_type", {})) for t in types}
+    lines = ["", "Dev F1 per entity type (gold entities in parentheses):", "",
+             "| variant | " + " | ".join(f"{t} ({support[t]})" for t in types) + " |",
+             "|---|" + "---|" * len(types)]
+    for variant, runs in results.items():
+        cells = []
+        for t in types:
+            f1 = [r["dev"]["per_type"][t]["f1"] for r in runs if t in r["dev"].get("per_type", {})]
+            cells.append(format_mean_std(f1) if f1 else "n/a")
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -40,10 +40,11 @@ def test_grid_trains_each_variant_and_seed_and_reuses_finished_runs(tmp_path, ti
     (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
     result = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml")])
     assert result.exit_code == 0, result.output
-    table = (tmp_path / "grid" / "results.md").read_text()
-    rows = [line for line in table.splitlines() if line.startswith("| crf") or line.startswith("| softmax")
+    overall, per_type = (tmp_path / "grid" / "results.md").read_text().split("Dev F1 per entity type")
+    rows = [line for line in overall.splitlines() if line.startswith("| crf") or line.startswith("| softmax")
             or line.startswith("| context")]
     assert len(rows) == 3 and all("±" in r and "| 2 |" in r for r in rows)
+    assert sum(line.startswith(("| crf", "| softmax", "| context")) for line in per_type.splitlines()) == 3
     assert (tmp_path / "grid" / "softmax" / "seed-2" / "best" / "model.safetensors").exists()
 
     import mner.training.run as run_module
