@@ -180,10 +180,9 @@ class CaptionEncoder(nn.Module):
                 out[i, : len(rows[i])] = hit
             else:
                 misses.append(i)
+        device = next(self.encoder.backbone.parameters()).device
         for start in range(0, len(misses), self.encode_batch_size):
             chunk = misses[start: start + self.encode_batch_size]
-            backbone = self.encoder.backbone
-            device = next(backbone.parameters()).device
             with torch.no_grad():
                 hidden = self._backbone_states(input_ids[chunk].to(device), attention[chunk].to(device)).cpu()
             for k, i in enumerate(chunk):
