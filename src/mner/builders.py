@@ -33,9 +33,7 @@ def build_text_encoder(cfg: dict[str, Any], train_posts: list[Post] | None = Non
         from mner.modules.hf_text_encoder import HfTextEncoder
 
         quiet_transformers()
-        second_max = cfg.get("second_max_length")
-        kwargs = {"pooling": cfg.get("pooling", "first"), "max_length": int(cfg.get("max_length", 256)),
-                  "second_max_length": int(second_max) if second_max else None}
+        kwargs = featurizer_options(cfg)
         if saved_dir is not None:
             encoder = HfTextEncoder.from_saved(saved_dir, **kwargs)
         else:
@@ -59,6 +57,15 @@ def build_text_encoder(cfg: dict[str, Any], train_posts: list[Post] | None = Non
         return BiLstmEncoder(vocab, dim, int(cfg.get("hidden_size", 200)), int(cfg.get("num_layers", 1)),
                              float(cfg.get("dropout", 0.3)), vectors)
     raise ValueError(f"unknown text encoder {name!r}; choose from {ENCODERS}")
+
+
+def featurizer_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    """`model.encoder` -> the subword featurizer's settings (the ONNX runtime reads the same)."""
+    second_max = cfg.get("second_max_length")
+    url = cfg.get("url_placeholder")
+    return {"pooling": cfg.get("pooling", "first"), "max_length": int(cfg.get("max_length", 256)),
+            "second_max_length": int(second_max) if second_max else None,
+            "url_placeholder": str(url) if url is not None else None}
 
 
 def class_weights(labels: list[str], posts: list[Post]) -> torch.Tensor:

@@ -22,9 +22,10 @@ entry is not trained again. Change anything in the config and the digest no long
 matches, so stale results are never reused. The digest covers the config, not mner's
 code: each entry also records the commit that trained it (`code`), so a change to the
 training code is visible in the ledger; such a change should come with a config change
-(or a new grid) if finished runs must not be mixed with new ones. An unfinished run
-folder whose config.yaml differs from the grid's current config is not resumed: it is
-renamed `<run>.stale-<n>` and the run starts afresh.
+(or a new grid) if finished runs must not be mixed with new ones. A run folder whose
+config.yaml differs from the grid's current config, finished or not, is neither reused
+nor resumed: `--report-only` leaves it out, and training renames it `<run>.stale-<n>`
+and starts the run afresh.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Any, Callable
 import yaml
 
 from mner.checkpoint import atomic_write_text
-from mner.config import config_digest, load_config
+from mner.config import config_differences, config_digest, load_config
 from mner.metrics import format_mean_std, mean_std
 
 
@@ -144,9 +145,8 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
                                                 f"train.seed={seed}", f"output_dir={run_dir}",
                                                 *([f"train.threads={threads}"] if threads else [])])
             digest = config_digest(config)
-            summary_path = run_dir / "summary.json"
-            if summary_path.exists():
-                summary = json.loads(summary_path.read_text(encoding="utf-8"))
+            if (summary := _finished_here(run_dir, config)) is not None:
+                pass
             elif (summary := ledger.find(variant, seed, digest)) is not None:
                 log(f"[{variant} seed {seed}] finished earlier (ledger {grid['ledger']})")
             elif not train or (seeds is not None and seed not in seeds) or (variants and variant not in variants):
@@ -182,22 +182,36 @@ def _train_claimed(run_dir: Path, config: dict[str, Any], log: Callable[[str], N
         except BlockingIOError:
             log(f"{tag} being trained by another process: skipped here")
             return None
-        summary_path = run_dir / "summary.json"
-        if summary_path.exists():  # finished by another process between our look and our claim
-            return json.loads(summary_path.read_text(encoding="utf-8"))
+        if (summary := _finished_here(run_dir, config)) is not None:  # finished by another process meanwhile
+            return summary
         _set_aside_if_stale(run_dir, config, log, tag)
         log(f"{tag} training -> {run_dir}")
         return train_run(config, resume=(run_dir / "checkpoint").exists(), progress_bar=progress_bar,
                          log=lambda m: log(f"{tag} {m}"))
 
 
-def _set_aside_if_stale(run_dir: Path, config: dict[str, Any], log: Callable[[str], None], tag: str) -> None:
-    """An unfinished run folder left by an earlier version of the grid's config is not resumed
-    (its epochs were trained as another experiment): it is renamed `<run>.stale-<n>`, kept
-    for inspection, and the run starts afresh."""
-    from mner.training.run import checkpoint_config_changes
+def _finished_here(run_dir: Path, config: dict[str, Any]) -> dict[str, Any] | None:
+    """The summary of a run finished in `run_dir` under this very config; None when the folder
+    holds no finished run or one trained under another version of the grid's config (that
+    is another experiment: never reported under this config's name)."""
+    summary_path = run_dir / "summary.json"
+    if not summary_path.exists() or _folder_config_changes(run_dir, config):
+        return None
+    return json.loads(summary_path.read_text(encoding="utf-8"))
 
-    differ = checkpoint_config_changes(run_dir, config)
+
+def _folder_config_changes(run_dir: Path, config: dict[str, Any]) -> list[str]:
+    saved = run_dir / "config.yaml"
+    if not saved.exists():
+        return []
+    return config_differences(yaml.safe_load(saved.read_text(encoding="utf-8")) or {}, config)
+
+
+def _set_aside_if_stale(run_dir: Path, config: dict[str, Any], log: Callable[[str], None], tag: str) -> None:
+    """A run folder (finished or not) left by an earlier version of the grid's config is not
+    resumed nor reused (its epochs were trained as another experiment): it is renamed
+    `<run>.stale-<n>`, kept for inspection, and the run starts afresh."""
+    differ = _folder_config_changes(run_dir, config)
     if not differ:
         return
     n = 1

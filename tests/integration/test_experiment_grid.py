@@ -154,3 +154,32 @@ def test_an_unfinished_run_of_a_changed_config_is_set_aside_not_resumed(tmp_path
     assert result.exit_code == 0, result.output
     assert resumed == [False] and "starting afresh" in result.output
     assert (run.parent / "seed-1.stale-1" / "checkpoint").exists()  # kept for inspection
+
+
+def test_a_finished_run_of_a_changed_config_is_not_reused(tmp_path, tiny_bert_dir, monkeypatch):
+    """A grid file edited after some runs finished (say, a new preprocessing override): the old
+    runs are another experiment, so they are neither reported nor recorded under the new config."""
+    _write_base(tmp_path, tiny_bert_dir)
+    grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1], "variants": {"crf": []},
+            "ledger": str(tmp_path / "ledger.json")}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    run = tmp_path / "grid" / "crf" / "seed-1"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump({"train": {"batch_size": 99}, "output_dir": str(run)}))
+    (run / "summary.json").write_text(json.dumps({"best_epoch": 1, "dev": {"f1": 0.5, "precision": 0.5,
+                                                                           "recall": 0.5},
+                                                  "epochs_run": 1, "train_seconds": 0.0}))
+    report = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--report-only"])
+    assert report.exit_code == 0, report.output
+    assert "| crf" not in report.output and run.exists()  # tabulating alone moves nothing
+
+    import mner.training.run as run_module
+
+    trained: list[str] = []
+    monkeypatch.setattr(run_module, "train_run", _recording_training(trained))
+    result = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml")])
+    assert result.exit_code == 0, result.output
+    assert trained == [str(run)] and "starting afresh" in result.output
+    assert (run.parent / "seed-1.stale-1" / "summary.json").exists()
+    ledger = json.loads((tmp_path / "ledger.json").read_text())["runs"]
+    assert ledger["crf/seed-1"]["summary"]["dev"]["f1"] == 1.0  # the new run, not the stale 0.5

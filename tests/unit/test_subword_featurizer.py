@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from mner.modules.hf_text_encoder import HfTextEncoder
@@ -76,3 +77,37 @@ def test_inference_batches_follow_subwords_not_words(tiny_bert_dir):
     lengths = encoder_lengths(model, posts)
     assert lengths[0] > lengths[1]  # two words, but more subwords (and a second segment) than three
     assert encoder_lengths(object(), posts) == [2, 3]  # no featurizer (BiLSTM): word counts
+
+
+def test_url_placeholder_replaces_every_url_for_the_encoder_only(tiny_bert_dir):
+    plain = HfTextEncoder.from_name(str(tiny_bert_dir))
+    short = HfTextEncoder.from_name(str(tiny_bert_dir), url_placeholder="new")
+    words = ["alice", "http://t.co/Z3neVBQ7vF", "in", "www.paris.org", "HTTPS://x.io/a"]
+    features = short.featurize([words])
+    # each URL is the placeholder's one piece; the other words keep theirs and every word keeps a state
+    assert features["subwords_per_word"][0].tolist() == [1, 1, 1, 1, 1]
+    new_id = short.tokenizer.convert_tokens_to_ids("new")
+    first = features["word_index"][0, :, 0]
+    assert features["input_ids"].flatten()[first].tolist()[1::2] == [new_id, new_id]
+    assert plain.featurize([words])["subwords_per_word"][0, 1].item() > 5
+    assert short.featurizer.encoded_length(words) == 2 + 5 < plain.featurizer.encoded_length(words)
+    # not a URL: a word merely containing "http" is tokenized as usual
+    assert short.featurizer.word_pieces("xhttp") == plain.featurizer.word_pieces("xhttp")
+
+
+def test_url_placeholder_must_be_a_known_word(tiny_bert_dir):
+    with pytest.raises(ValueError, match="url_placeholder"):
+        HfTextEncoder.from_name(str(tiny_bert_dir), url_placeholder="😀")
+
+
+def test_url_placeholder_survives_save_and_load(tiny_bert_dir, tmp_path):
+    from mner.builders import build_model
+    from mner.checkpoint import from_pretrained, save_pretrained
+
+    cfg = {"encoder": {"name": "encoder.hf.v1", "model": str(tiny_bert_dir), "url_placeholder": "new"},
+           "head": {"name": "head.crf.v1"}}
+    model = build_model(cfg, ["O", "B-PER", "I-PER"])
+    save_pretrained(model, tmp_path / "m")
+    loaded = from_pretrained(tmp_path / "m")
+    assert loaded.text_encoder.featurizer.url_placeholder == "new"
+    assert loaded.text_encoder.featurizer.encoded_length(["http://t.co/abcdef"]) == 3

@@ -20,5 +20,14 @@ _TOKEN = re.compile(
 )
 
 
+_URL_START = re.compile(r"^(https?://|www\.)", re.IGNORECASE)
+
+
+def is_url(word: str) -> bool:
+    """A token that is a web address (`http://t.co/...`, `www.x.org`): word shape and the
+    encoder's URL placeholder both use this one test."""
+    return bool(_URL_START.match(word))
+
+
 def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)

@@ -282,7 +282,7 @@ class OnnxModel(nn.Module):
     def load(cls, directory: str | Path, threads: int | None = None) -> "OnnxModel":
         from transformers import AutoConfig
 
-        from mner.builders import build_head
+        from mner.builders import build_head, featurizer_options
         from mner.modules.hf_text_encoder import _load_tokenizer
         from mner.modules.subword_featurizer import SubwordFeaturizer
 
@@ -294,10 +294,8 @@ class OnnxModel(nn.Module):
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
         labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
         enc = config["model"]["encoder"]
-        second_max = enc.get("second_max_length")
         # the same featurizer arguments as builders.build_text_encoder
-        featurizer = SubwordFeaturizer(_load_tokenizer(str(directory / "tokenizer")), int(enc.get("max_length", 256)),
-                                       enc.get("pooling", "first"), int(second_max) if second_max else None)
+        featurizer = SubwordFeaturizer(_load_tokenizer(str(directory / "tokenizer")), **featurizer_options(enc))
         head_state = load_file(str(directory / "head.safetensors"))
         head = build_head(config["model"]["head"], int(head_state["proj.weight"].shape[1]), labels)
         head.load_state_dict(head_state, strict=True)

@@ -29,28 +29,28 @@ class HfTextEncoder(nn.Module):
     """Encodes posts into word states `(b, w, d)`."""
 
     def __init__(self, backbone: nn.Module, tokenizer: Any, pooling: str = "first", max_length: int = 256,
-                 second_max_length: int | None = None):
+                 second_max_length: int | None = None, url_placeholder: str | None = None):
         super().__init__()
         self.backbone = backbone
         self.tokenizer = tokenizer
-        self.featurizer = SubwordFeaturizer(tokenizer, max_length, pooling, second_max_length)
+        self.featurizer = SubwordFeaturizer(tokenizer, max_length, pooling, second_max_length, url_placeholder)
         self.hidden_size = int(backbone.config.hidden_size)
         self.uses_token_types = int(getattr(backbone.config, "type_vocab_size", 0) or 0) > 1
 
     @classmethod
     def from_name(cls, name_or_path: str, pooling: str = "first", max_length: int = 256,
-                  second_max_length: int | None = None) -> "HfTextEncoder":
+                  second_max_length: int | None = None, url_placeholder: str | None = None) -> "HfTextEncoder":
         """Pretrained weights from a hub id or a local directory."""
         from transformers import AutoModel
 
         backbone = AutoModel.from_pretrained(name_or_path, add_pooling_layer=False) if _is_bert_like(
             name_or_path
         ) else AutoModel.from_pretrained(name_or_path)
-        return cls(backbone, _load_tokenizer(name_or_path), pooling, max_length, second_max_length)
+        return cls(backbone, _load_tokenizer(name_or_path), pooling, max_length, second_max_length, url_placeholder)
 
     @classmethod
     def from_saved(cls, directory: Path, pooling: str = "first", max_length: int = 256,
-                   second_max_length: int | None = None) -> "HfTextEncoder":
+                   second_max_length: int | None = None, url_placeholder: str | None = None) -> "HfTextEncoder":
         """Architecture from a saved config and tokenizer; weights are loaded by the caller."""
         from transformers import AutoConfig, AutoModel
 
@@ -59,7 +59,8 @@ class HfTextEncoder(nn.Module):
             backbone = AutoModel.from_config(config, add_pooling_layer=False)
         except TypeError:
             backbone = AutoModel.from_config(config)
-        return cls(backbone, _load_tokenizer(str(directory / "tokenizer")), pooling, max_length, second_max_length)
+        return cls(backbone, _load_tokenizer(str(directory / "tokenizer")), pooling, max_length, second_max_length,
+                   url_placeholder)
 
     def freeze_word_embeddings(self) -> None:
         """Keep the subword embedding matrix fixed.

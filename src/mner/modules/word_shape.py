@@ -8,24 +8,24 @@ head that signal back at almost no cost.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 import torch
 from torch import nn
 
+from mner.data.tokenize import is_url
+
 SHAPES = (
     "pad", "lower", "title", "upper", "mixed", "digit", "has_digit",
     "punct", "hashtag", "mention", "url", "emoji_or_other",
 )
-_URL = re.compile(r"^(https?://|www\.)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1 << 18)  # a pure function of the word; Zipf: most lookups are repeats
 def word_shape(word: str) -> int:
     if not word:
         return SHAPES.index("emoji_or_other")
-    if _URL.match(word):
+    if is_url(word):
         kind = "url"
     elif word[0] == "#" and len(word) > 1:
         kind = "hashtag"
