@@ -11,7 +11,8 @@ Grid file (YAML):
     ledger: benchmarks/grids/twitter2017_visual_text.json   # optional, see below
 Each run goes to OUTPUT_DIR/<variant>/seed-<n>; a run with a summary.json is reused, so an
 interrupted grid continues where it stopped. The table is written to OUTPUT_DIR/results.md
-(and results.json) after every run.
+(and results.json) after every run; a process that skipped runs other processes held reads
+the table again from disk at its end, so the last process to end writes the whole grid.
 
 The ledger (optional, a path from the working directory) is a small JSON file meant to be
 committed: every finished run's summary, keyed by variant and seed, with a digest of the
@@ -138,12 +139,11 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
     ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
     code = code_version()  # now, not when a run ends: the tree may move on while this process trains
     results: dict[str, list[dict[str, Any]]] = {}
+    claimed_elsewhere = 0
     for variant, overrides in grid["variants"].items():
         for seed in grid["seeds"]:
             run_dir = out / variant / f"seed-{seed}"
-            config = load_config(grid["base"], [*grid["overrides"], *(overrides or []),
-                                                f"train.seed={seed}", f"output_dir={run_dir}",
-                                                *([f"train.threads={threads}"] if threads else [])])
+            config = _run_config(grid, overrides, seed, run_dir, threads)
             digest = config_digest(config)
             if (summary := _finished_here(run_dir, config)) is not None:
                 pass
@@ -154,13 +154,45 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
             else:
                 summary = _train_claimed(run_dir, config, log, progress_bar, f"[{variant} seed {seed}]")
                 if summary is None:
+                    claimed_elsewhere += 1
                     continue
             ledger.record(variant, seed, digest, summary, code)
             results.setdefault(variant, []).append(summary)
             if train:
                 atomic_write_text(out / "results.md", results_table(results))
                 atomic_write_text(out / "results.json", json.dumps(results, indent=1))
+    if claimed_elsewhere:
+        # Other processes may have finished their runs while this one trained later ones: the
+        # final table is read again from the run folders and the ledger on disk, in grid order,
+        # so the last process to end writes the whole grid (not only what it saw on its way).
+        results = finished_results(grid, threads)
+        atomic_write_text(out / "results.md", results_table(results))
+        atomic_write_text(out / "results.json", json.dumps(results, indent=1))
+        log(f"{claimed_elsewhere} run(s) were claimed by other processes; the table shows those finished by now")
     return results_table(results)
+
+
+def finished_results(grid: dict[str, Any], threads: int | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every finished run of the grid under its current config, from the run folders and the
+    ledger as they are on disk now, in grid order; trains nothing."""
+    out = Path(grid["output_dir"])
+    ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
+    results: dict[str, list[dict[str, Any]]] = {}
+    for variant, overrides in grid["variants"].items():
+        for seed in grid["seeds"]:
+            run_dir = out / variant / f"seed-{seed}"
+            config = _run_config(grid, overrides, seed, run_dir, threads)
+            summary = _finished_here(run_dir, config) or ledger.find(variant, seed, config_digest(config))
+            if summary is not None:
+                results.setdefault(variant, []).append(summary)
+    return results
+
+
+def _run_config(grid: dict[str, Any], overrides: list[str] | None, seed: int, run_dir: Path,
+                threads: int | None) -> dict[str, Any]:
+    """One run's resolved config: the base, the grid's overrides, the variant's, seed and folder."""
+    return load_config(grid["base"], [*grid["overrides"], *(overrides or []), f"train.seed={seed}",
+                                      f"output_dir={run_dir}", *([f"train.threads={threads}"] if threads else [])])
 
 
 def _train_claimed(run_dir: Path, config: dict[str, Any], log: Callable[[str], None], progress_bar: bool,

@@ -183,3 +183,40 @@ def test_a_finished_run_of_a_changed_config_is_not_reused(tmp_path, tiny_bert_di
     assert (run.parent / "seed-1.stale-1" / "summary.json").exists()
     ledger = json.loads((tmp_path / "ledger.json").read_text())["runs"]
     assert ledger["crf/seed-1"]["summary"]["dev"]["f1"] == 1.0  # the new run, not the stale 0.5
+
+
+def test_the_final_table_holds_runs_other_processes_finished_meanwhile(tmp_path, tiny_bert_dir, monkeypatch):
+    """Two processes share a grid: the one that ends last writes every run into results.md,
+    including the run it skipped because the other process held it then."""
+    _write_base(tmp_path, tiny_bert_dir)
+    ledger = tmp_path / "grid.json"
+    grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1, 2],
+            "variants": {"crf": []}, "ledger": str(ledger)}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    import mner.training.run as run_module
+    from mner.config import config_digest
+    from mner.experiments import Ledger, _run_config, load_grid
+
+    loaded = load_grid(tmp_path / "grid.yaml")
+    seed_1 = _run_config(loaded, [], 1, tmp_path / "grid" / "crf" / "seed-1", None)
+    trained: list[str] = []
+    record = _recording_training(trained)
+
+    def train_while_the_other_process_finishes_seed_1(config, **kwargs):
+        # the other process (holding seed 1's lock) finishes its run while this one trains seed 2
+        other = {"best_epoch": 1, "dev": {"f1": 0.5, "precision": 0.5, "recall": 0.5}, "epochs_run": 1,
+                 "train_seconds": 0.0, "stopped_early": False}
+        Ledger(ledger).record("crf", 1, config_digest(seed_1), other, "test")
+        return record(config, **kwargs)
+
+    monkeypatch.setattr(run_module, "train_run", train_while_the_other_process_finishes_seed_1)
+    (tmp_path / "grid" / "crf").mkdir(parents=True)
+    with open(tmp_path / "grid" / "crf" / "seed-1.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml")])
+    assert result.exit_code == 0, result.output
+    assert [Path(d).name for d in trained] == ["seed-2"]
+    assert "1 run(s) were claimed by other processes" in result.output
+    row = next(line for line in (tmp_path / "grid" / "results.md").read_text().splitlines()
+               if line.startswith("| crf"))
+    assert "| 2 |" in row and "0.75 ± 0.35" in row  # both seeds: F1 1.0 here and 0.5 from the other process

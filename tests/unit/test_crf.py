@@ -35,14 +35,14 @@ def test_nll_viterbi_and_marginals_match_brute_force(constrained):
     gold = torch.tensor([[0, 1, 2, 0], [3, 4, 0, 0]])
     total_nll = 0.0
     paths = crf.viterbi(emissions, mask)
-    marginals = crf.marginals(emissions, mask)
+    marginals = crf.marginals(emissions, mask).detach()
     for i, n in enumerate([4, 3]):
         all_paths = list(itertools.product(range(len(LABELS)), repeat=n))
         scores = torch.stack([_path_score(crf, emissions[i], p) for p in all_paths])
         log_z = torch.logsumexp(scores, 0)
         total_nll += (log_z - _path_score(crf, emissions[i], tuple(gold[i, :n].tolist()))).item()
         assert tuple(paths[i]) == all_paths[int(scores.argmax())]
-        probs = (scores - log_z).exp()
+        probs = (scores - log_z).exp().detach()
         for t in range(n):
             for label in range(len(LABELS)):
                 expected = sum(p for path, p in zip(all_paths, probs) if path[t] == label)
