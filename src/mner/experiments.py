@@ -138,7 +138,6 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
     out = Path(grid["output_dir"])
     ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
     code = code_version()  # now, not when a run ends: the tree may move on while this process trains
-    results: dict[str, list[dict[str, Any]]] = {}
     claimed_elsewhere = 0
     for variant, overrides in grid["variants"].items():
         for seed in grid["seeds"]:
@@ -149,6 +148,7 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
                 pass
             elif (summary := ledger.find(variant, seed, digest)) is not None:
                 log(f"[{variant} seed {seed}] finished earlier (ledger {grid['ledger']})")
+                continue
             elif not train or (seeds is not None and seed not in seeds) or (variants and variant not in variants):
                 continue
             else:
@@ -157,19 +157,21 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
                     claimed_elsewhere += 1
                     continue
             ledger.record(variant, seed, digest, summary, code)
-            results.setdefault(variant, []).append(summary)
             if train:
-                atomic_write_text(out / "results.md", results_table(results))
-                atomic_write_text(out / "results.json", json.dumps(results, indent=1))
+                _write_results(out, finished_results(grid, threads))
     if claimed_elsewhere:
-        # Other processes may have finished their runs while this one trained later ones: the
-        # final table is read again from the run folders and the ledger on disk, in grid order,
-        # so the last process to end writes the whole grid (not only what it saw on its way).
-        results = finished_results(grid, threads)
-        atomic_write_text(out / "results.md", results_table(results))
-        atomic_write_text(out / "results.json", json.dumps(results, indent=1))
         log(f"{claimed_elsewhere} run(s) were claimed by other processes; the table shows those finished by now")
+    # read from disk, not gathered on the way: runs other processes finished while this one
+    # trained are in it, so the last process to end writes the whole grid
+    results = finished_results(grid, threads)
+    if train:
+        _write_results(out, results)
     return results_table(results)
+
+
+def _write_results(out: Path, results: dict[str, list[dict[str, Any]]]) -> None:
+    atomic_write_text(out / "results.md", results_table(results))
+    atomic_write_text(out / "results.json", json.dumps(results, indent=1))
 
 
 def finished_results(grid: dict[str, Any], threads: int | None = None) -> dict[str, list[dict[str, Any]]]:
