@@ -11,8 +11,8 @@ Grid file (YAML):
     ledger: benchmarks/grids/twitter2017_visual_text.json   # optional, see below
 Each run goes to OUTPUT_DIR/<variant>/seed-<n>; a run with a summary.json is reused, so an
 interrupted grid continues where it stopped. The table is written to OUTPUT_DIR/results.md
-(and results.json) after every run; a process that skipped runs other processes held reads
-the table again from disk at its end, so the last process to end writes the whole grid.
+(and results.json) after every run and at the end, each time read from the run folders and
+the ledger on disk: with several processes on one grid, the last to end writes it whole.
 
 The ledger (optional, a path from the working directory) is a small JSON file meant to be
 committed: every finished run's summary, keyed by variant and seed, with a digest of the
