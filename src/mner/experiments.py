@@ -11,8 +11,9 @@ Grid file (YAML):
     ledger: benchmarks/grids/twitter2017_visual_text.json   # optional, see below
 Each run goes to OUTPUT_DIR/<variant>/seed-<n>; a run with a summary.json is reused, so an
 interrupted grid continues where it stopped. The table is written to OUTPUT_DIR/results.md
-(and results.json) after every run and at the end, each time read from the run folders and
-the ledger on disk: with several processes on one grid, the last to end writes it whole.
+(and results.json) after every run trained and at the end, each time read from the run
+folders and the ledger on disk: with several processes on one grid, the last to end writes
+it whole.
 
 The ledger (optional, a path from the working directory) is a small JSON file meant to be
 committed: every finished run's summary, keyed by variant and seed, with a digest of the
@@ -37,7 +38,7 @@ import os
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -139,26 +140,19 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
     ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
     code = code_version()  # now, not when a run ends: the tree may move on while this process trains
     claimed_elsewhere = 0
-    for variant, overrides in grid["variants"].items():
-        for seed in grid["seeds"]:
-            run_dir = out / variant / f"seed-{seed}"
-            config = _run_config(grid, overrides, seed, run_dir, threads)
-            digest = config_digest(config)
-            if (summary := _finished_here(run_dir, config)) is not None:
-                pass
-            elif (summary := ledger.find(variant, seed, digest)) is not None:
-                log(f"[{variant} seed {seed}] finished earlier (ledger {grid['ledger']})")
+    for variant, seed, run_dir, config in _grid_runs(grid, threads):
+        digest = config_digest(config)
+        if (summary := _finished_here(run_dir, config)) is not None:
+            ledger.record(variant, seed, digest, summary, code)  # a run folder the ledger may not have yet
+        elif ledger.find(variant, seed, digest) is not None:
+            log(f"[{variant} seed {seed}] finished earlier (ledger {grid['ledger']})")
+        elif train and (seeds is None or seed in seeds) and (not variants or variant in variants):
+            summary = _train_claimed(run_dir, config, log, progress_bar, f"[{variant} seed {seed}]")
+            if summary is None:
+                claimed_elsewhere += 1
                 continue
-            elif not train or (seeds is not None and seed not in seeds) or (variants and variant not in variants):
-                continue
-            else:
-                summary = _train_claimed(run_dir, config, log, progress_bar, f"[{variant} seed {seed}]")
-                if summary is None:
-                    claimed_elsewhere += 1
-                    continue
             ledger.record(variant, seed, digest, summary, code)
-            if train:
-                _write_results(out, finished_results(grid, threads))
+            _write_results(out, finished_results(grid, threads))  # the table so far, after each run trained here
     if claimed_elsewhere:
         log(f"{claimed_elsewhere} run(s) were claimed by other processes; the table shows those finished by now")
     # read from disk, not gathered on the way: runs other processes finished while this one
@@ -177,17 +171,22 @@ def _write_results(out: Path, results: dict[str, list[dict[str, Any]]]) -> None:
 def finished_results(grid: dict[str, Any], threads: int | None = None) -> dict[str, list[dict[str, Any]]]:
     """Every finished run of the grid under its current config, from the run folders and the
     ledger as they are on disk now, in grid order; trains nothing."""
-    out = Path(grid["output_dir"])
     ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
     results: dict[str, list[dict[str, Any]]] = {}
+    for variant, seed, run_dir, config in _grid_runs(grid, threads):
+        summary = _finished_here(run_dir, config) or ledger.find(variant, seed, config_digest(config))
+        if summary is not None:
+            results.setdefault(variant, []).append(summary)
+    return results
+
+
+def _grid_runs(grid: dict[str, Any], threads: int | None) -> Iterator[tuple[str, int, Path, dict[str, Any]]]:
+    """(variant, seed, run folder, resolved config) of every run, in grid order."""
+    out = Path(grid["output_dir"])
     for variant, overrides in grid["variants"].items():
         for seed in grid["seeds"]:
             run_dir = out / variant / f"seed-{seed}"
-            config = _run_config(grid, overrides, seed, run_dir, threads)
-            summary = _finished_here(run_dir, config) or ledger.find(variant, seed, config_digest(config))
-            if summary is not None:
-                results.setdefault(variant, []).append(summary)
-    return results
+            yield variant, seed, run_dir, _run_config(grid, overrides, seed, run_dir, threads)
 
 
 def _run_config(grid: dict[str, Any], overrides: list[str] | None, seed: int, run_dir: Path,
