@@ -67,7 +67,12 @@ DEFAULTS: dict[str, Any] = {
         "threads": None,
         "all_o_patience": 3,
         "precision": "fp32",  # or bf16: autocast for forward + loss (mner.precision); dev scored in fp32
+        # Optional, absent unless set (a default here would change every finished run's digest):
+        # modality_dropout: 0.3   share of each step's posts trained without visual text / images
+        # cross_view: {weight: 1.0, direction: to_text, field: knowledge}   (mner.training.objectives)
     },
+    # Optional top-level section `distill: {teacher: RUN, weight, temperature, unlabelled, cache_dir}`
+    # (mner.distill): train this config's model on a teacher's soft labels.
     "output_dir": "runs/run",
 }
 

@@ -17,6 +17,8 @@ import torch
 from mner.data.post import Post
 from mner.evaluation import encoder_lengths, evaluate
 from mner.precision import check_precision, precision_context
+from mner.training.modality_dropout import drop_inputs
+from mner.training.objectives import TaggingObjective
 from mner.training.order import epoch_batches
 from mner.training.schedule import LrSchedule
 
@@ -50,9 +52,16 @@ def bucket_lengths(model: Any, posts: list[Post], bucket: bool | str) -> list[in
 
 def train_epochs(model: Any, optimizer: torch.optim.Optimizer, schedule: LrSchedule, train: list[Post],
                  dev: list[Post], cfg: dict[str, Any], start_epoch: int = 0, best_f1: float = -1.0,
-                 progress_bar: bool = True) -> Iterator[Evaluation]:
-    """Train from `start_epoch` to `cfg['epochs']`, evaluating on `dev` after each epoch."""
+                 progress_bar: bool = True, objective: Any = None) -> Iterator[Evaluation]:
+    """Train from `start_epoch` to `cfg['epochs']`, evaluating on `dev` after each epoch.
+
+    `objective(model, posts) -> loss` is what each step minimises (`mner.training.objectives`;
+    default: the head's loss on the gold tags).
+    """
     from tqdm.auto import tqdm
+
+    objective = objective or TaggingObjective()
+    dropout_share = float(cfg.get("modality_dropout") or 0.0)
 
     bucket = cfg.get("bucket_by_length", True)
     lengths = bucket_lengths(model, train, bucket)
@@ -69,9 +78,9 @@ def train_epochs(model: Any, optimizer: torch.optim.Optimizer, schedule: LrSched
         total_loss, bar = 0.0, tqdm(batches, desc=f"epoch {epoch + 1}", disable=not progress_bar, leave=False)
         for ids in bar:
             scale = schedule.apply(optimizer, step)
-            batch = model.batch([train[i] for i in ids])
+            posts = drop_inputs([train[i] for i in ids], dropout_share, int(cfg["seed"]), epoch, step)
             with precision_context(precision, device):  # forward + loss only; backward follows autocast's casts
-                loss = model.loss(batch)
+                loss = objective(model, posts)
             if not torch.isfinite(loss):
                 raise TrainingError(f"loss became {loss.item()} at epoch {epoch + 1}, step {step}: lower the "
                                     "learning rates (train.lr.*) or keep train.grad_clip > 0")

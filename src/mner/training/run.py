@@ -26,6 +26,7 @@ from mner.config import config_differences
 from mner.data.post import Post
 from mner.data.tags import bio_labels, entity_types, repair_bio
 from mner.training.loop import Evaluation, train_epochs
+from mner.training.objectives import build_objective
 from mner.training.optim import build_optimizer
 from mner.training.schedule import LrSchedule
 from mner.training.state import load_training_checkpoint, save_training_checkpoint
@@ -117,6 +118,7 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
     train = [p for p in train if p.tokens]
     if skipped:
         log(f"skipped {skipped} empty training posts (an empty post has no entities to learn)")
+    train, objective = build_objective(config, train, dev, log)  # distillation may add teacher-labelled posts
     labels = bio_labels(sorted(entity_types([t for p in train + dev for t in (p.tags or [])])))
     model = build_model(config["model"], labels, train, use_class_weights=bool(tcfg.get("class_weighting")))
     model.config = {**config, "model": config["model"]}
@@ -141,7 +143,8 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
         with open(metrics_csv, encoding="utf-8") as handle:
             history = [r for r in csv.DictReader(handle) if int(r["epoch"]) <= start_epoch]
     stopped_early = False
-    for ev in train_epochs(model, optimizer, schedule, train, dev, tcfg, start_epoch, best_f1, progress_bar):
+    for ev in train_epochs(model, optimizer, schedule, train, dev, tcfg, start_epoch, best_f1, progress_bar,
+                           objective):
         elapsed += ev.seconds
         history.append(_csv_row(ev))
         _write_csv(metrics_csv, history)

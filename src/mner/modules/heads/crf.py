@@ -56,6 +56,10 @@ class CRF(nn.Module):
 
     def nll(self, emissions: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood; every row must have mask[:, 0] True."""
+        return self.nll_rows(emissions, labels, mask).mean()
+
+    def nll_rows(self, emissions: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(b,) negative log-likelihood of each row's gold path."""
         emissions = emissions.float()
         trans, start = self._scores()
         b, w, _ = emissions.shape
@@ -67,7 +71,35 @@ class CRF(nn.Module):
         last = labels.gather(1, (mask.sum(1, keepdim=True) - 1).clamp(min=0)).squeeze(1)  # (b,)
         gold = gold + self.end[last]
         log_z = torch.logsumexp(self._forward_alphas(emissions, mask) + self.end, dim=1)  # (b,)
-        return (log_z - gold).mean()
+        return log_z - gold
+
+    def log_marginals(self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """(b, w, L) log posterior of each label at each word, differentiable (torch forward-backward).
+
+        What distillation and cross-view alignment compare: the distribution the CRF itself puts
+        on each word's label, not the emissions' softmax, which ignores the transitions.
+        `temperature` divides every score (emissions, transitions, start, end): T > 1 softens
+        the posteriors. Values on padding are meaningless; mask them.
+        """
+        trans, start = self._scores()
+        e = emissions.float() / temperature  # (b, w, L)
+        trans, start, end = trans / temperature, start / temperature, self.end / temperature
+        b, w, n = e.shape
+        alphas = [start + e[:, 0]]  # each (b, L); padding keeps the last real word's alpha
+        for t in range(1, w):
+            step = torch.logsumexp(alphas[-1].unsqueeze(2) + trans, dim=1) + e[:, t]
+            alphas.append(torch.where(mask[:, t : t + 1], step, alphas[-1]))
+        lengths = mask.sum(1)  # (b,)
+        last_end = end.expand(b, n)
+        beta, betas = last_end, [last_end] * w
+        for t in range(w - 1, -1, -1):
+            beta = torch.where((lengths - 1 == t).unsqueeze(1), last_end, beta)
+            betas[t] = beta
+            if t > 0:
+                back = torch.logsumexp(trans.unsqueeze(0) + (e[:, t] + beta).unsqueeze(1), dim=2)  # (b, L)
+                beta = torch.where(mask[:, t : t + 1], back, beta)
+        log_z = torch.logsumexp(alphas[-1] + end, dim=1)  # (b,)
+        return torch.stack(alphas, 1) + torch.stack(betas, 1) - log_z[:, None, None]  # (b, w, L)
 
     def _numpy_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         trans, start = self._scores()
@@ -157,6 +189,12 @@ class CrfHead(nn.Module):
 
     def loss(self, emissions: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.crf.nll(emissions, labels, mask)
+
+    def loss_rows(self, emissions: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.crf.nll_rows(emissions, labels, mask)  # (b,)
+
+    def log_marginals(self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        return self.crf.log_marginals(emissions, mask, temperature)  # (b, w, L)
 
     @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[list[list[int]], list[list[float]]]:

@@ -20,6 +20,15 @@ class SoftmaxHead(nn.Module):
         logits = emissions[mask]  # (n, L)
         return nn.functional.cross_entropy(logits, labels[mask], weight=self.class_weights)
 
+    def loss_rows(self, emissions: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(b,) summed cross-entropy of each row's words (what a CRF row's NLL is to a sequence)."""
+        per_word = nn.functional.cross_entropy(emissions.float().transpose(1, 2), labels, weight=self.class_weights,
+                                               reduction="none")  # (b, w)
+        return (per_word * mask).sum(1)
+
+    def log_marginals(self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        return (emissions.float() / temperature).log_softmax(-1)  # (b, w, L): words are independent
+
     @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[list[list[int]], list[list[float]]]:
         probs = emissions.float().softmax(-1)  # (b, w, L)

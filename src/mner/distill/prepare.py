@@ -1,0 +1,65 @@
+"""A config's `distill` section -> the training posts and the objective of a distillation run.
+
+    distill:
+      teacher: runs/twitter2017-context-knowledge   # any trained mner model (run folder or model dir)
+      weight: 0.5          # share of the soft (teacher) term; 1 - weight goes to the hard path
+      temperature: 1.0     # softens the teacher's and the student's posteriors alike
+      cache_dir: runs/distill-cache
+      unlabelled:          # optional: posts without (or ignoring) gold tags, tagged by the teacher
+        - {path: more_posts.txt, format: twitter, visual_text: {knowledge: more_knowledge.jsonl}}
+      max_unlabelled: null
+
+The training posts must carry the inputs the teacher reads (e.g. `data.visual_text.knowledge`);
+the student reads only what its own model section names. Unlabelled posts that repeat a dev or
+training post (same words) are dropped: dev posts never reach training, not even unlabelled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable
+
+from mner.data.post import Post
+
+
+def load_unlabelled(sources: list[dict[str, Any]]) -> list[Post]:
+    from mner.data.loading import load_posts
+
+    posts: list[Post] = []
+    for k, source in enumerate(sources):
+        if not isinstance(source, dict) or not source.get("path"):
+            raise ValueError(f"distill.unlabelled[{k}] must be a mapping with a path (and optional format, "
+                             "visual_text, images)")
+        for post in load_posts(source["path"], source.get("format"), images_dir=source.get("images"),
+                               visual_text=source.get("visual_text") or {}):
+            if post.tokens:  # an empty post has nothing to learn
+                posts.append(dataclasses.replace(post, id=f"unlabelled{k}:{post.id}", tags=None, entities=[]))
+    return posts
+
+
+def prepare_distillation(config: dict[str, Any], train: list[Post], dev: list[Post],
+                         log: Callable[[str], None] = print):
+    from mner.checkpoint import from_pretrained
+    from mner.distill.targets import cached_targets
+    from mner.predict import resolve_model_dir
+    from mner.training.objectives import DistillObjective
+
+    dcfg = config["distill"]
+    teacher_dir = resolve_model_dir(dcfg["teacher"])
+    teacher = from_pretrained(teacher_dir)
+    unlabelled = load_unlabelled(list(dcfg.get("unlabelled") or []))
+    seen = {tuple(p.tokens) for p in train + dev}
+    kept = [p for p in unlabelled if tuple(p.tokens) not in seen]
+    if len(kept) < len(unlabelled):
+        log(f"distill: dropped {len(unlabelled) - len(kept)} unlabelled posts that repeat a training or dev post")
+    if dcfg.get("max_unlabelled"):
+        kept = kept[: int(dcfg["max_unlabelled"])]
+    temperature = float(dcfg.get("temperature", 1.0))
+    cache_dir = Path(dcfg.get("cache_dir") or Path(config.get("output_dir", "runs")) / "teacher-targets")
+    targets = cached_targets(teacher, teacher_dir, train + kept, temperature, cache_dir, log)
+    del teacher  # only its targets are needed from here on
+    pseudo = [dataclasses.replace(p, tags=targets.tags(p)) for p in kept]
+    log(f"distill: teacher {teacher_dir}, {len(train)} labelled + {len(pseudo)} teacher-labelled posts, "
+        f"weight {dcfg.get('weight', 0.5)}, temperature {temperature}")
+    return train + pseudo, DistillObjective(targets, dcfg.get("weight", 0.5), temperature)
