@@ -16,6 +16,7 @@ from mner.data.post import Entity, Post
 from mner.data.tags import bio_to_spans
 from mner.data.tokenize import tokenize
 from mner.evaluation import predict_tags
+from mner.model_inputs import model_inputs, post_inputs
 from mner.precision import check_precision
 
 
@@ -65,6 +66,15 @@ class Tagger:
     @property
     def labels(self) -> list[str]:
         return self.model.labels
+
+    @property
+    def inputs(self) -> list[str]:
+        """What the model reads: "text", then e.g. "knowledge", "caption", "images" (`mner.model_inputs`)."""
+        return model_inputs((getattr(self.model, "config", None) or {}).get("model") or {})
+
+    def inputs_of(self, item: Post | str | dict[str, Any]) -> dict[str, list[str]]:
+        """Which of the model's inputs this post has ("used") and lacks ("missing")."""
+        return post_inputs(as_post(item), self.inputs)
 
     def predict(self, item: Post | str | dict[str, Any]) -> list[Entity]:
         """Entities of one post (a Post, raw text, or a JSONL-style dict)."""

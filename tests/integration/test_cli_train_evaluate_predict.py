@@ -77,6 +77,7 @@ def test_predict_file(trained_run):
     assert [(e["text"], e["type"]) for e in records[0]["entities"]] == [("Bob", "PER"), ("Festival", "MISC"),
                                                                        ("New York", "LOC")]
     assert records[1]["entities"] == []  # documented policy: an empty post has no entities
+    assert records[0]["inputs"] == {"used": ["text"], "missing": []}  # a text model reads text only
 
 
 def test_predict_file_reports_the_bad_line(trained_run):

@@ -27,8 +27,10 @@ def read_jsonl_items(path: Path) -> list[dict[str, Any]]:
 
 
 def predict_file(tagger: Any, input_path: Path, output_path: Path | None, chunk: int = 256) -> int:
+    from mner.model_inputs import model_inputs, post_inputs
     from mner.predict import as_post
 
+    inputs = model_inputs((getattr(getattr(tagger, "model", None), "config", None) or {}).get("model") or {})
     items = read_jsonl_items(input_path)
     out = open(output_path, "w", encoding="utf-8") if output_path else sys.stdout
     try:
@@ -36,7 +38,8 @@ def predict_file(tagger: Any, input_path: Path, output_path: Path | None, chunk:
             for start in range(0, len(items), chunk):
                 posts = [as_post(item, start + i) for i, item in enumerate(items[start : start + chunk])]
                 for post, entities in zip(posts, tagger.predict_many(posts)):
-                    record = {"id": post.id, "tokens": post.tokens, "entities": [e.to_dict() for e in entities]}
+                    record = {"id": post.id, "tokens": post.tokens, "entities": [e.to_dict() for e in entities],
+                              "inputs": post_inputs(post, inputs)}  # which of the model's inputs it had
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 bar.update(len(posts))
     finally:

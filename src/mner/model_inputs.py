@@ -1,0 +1,43 @@
+"""Which inputs a model reads, and which of them a post brings.
+
+A model trained with LLM knowledge, captions or images also tags posts that come without
+them (train with `train.modality_dropout` or `train.cross_view` so that it does so well);
+prediction says, per post, which of the model's inputs it had, so a user can tell a
+text-only answer from one that read the knowledge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mner.data.post import Post
+
+
+def model_inputs(model_cfg: dict[str, Any]) -> list[str]:
+    """The inputs a model's config reads: "text" always, then visual-text fields, "images", "regions"."""
+    inputs = ["text"]
+    if model_cfg.get("second_segment"):
+        inputs.append(str(model_cfg["second_segment"]))
+    visual = model_cfg.get("visual") or {}
+    name = visual.get("name")
+    if name == "visual.caption.v1":
+        inputs += [str(f) for f in (visual.get("fields") or ["caption"]) if str(f) not in inputs]
+    elif name == "visual.regions.v1":
+        inputs.append("regions")
+    elif name:  # every other visual module reads the post's images
+        inputs.append("images")
+    return inputs
+
+
+def post_inputs(post: Post, inputs: list[str]) -> dict[str, list[str]]:
+    """{"used": inputs the post has, "missing": inputs the model reads that the post lacks}."""
+    def has(name: str) -> bool:
+        if name == "text":
+            return bool(post.tokens)
+        if name == "images":
+            return bool(post.images)
+        if name == "regions":
+            return bool(post.regions)
+        return bool((post.visual_text or {}).get(name))
+
+    return {"used": [n for n in inputs if has(n)], "missing": [n for n in inputs if not has(n)]}
