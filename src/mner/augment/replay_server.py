@@ -50,7 +50,8 @@ class ReplayServer:
         self._stop = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -65,7 +66,8 @@ class ReplayServer:
 
     def close(self) -> None:
         self._stop.set()  # wakes hanging handlers
-        self._httpd.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever, which may never have started
+            self._httpd.shutdown()
         self._httpd.server_close()
 
     def choose(self, body: dict[str, Any]) -> dict[str, Any]:

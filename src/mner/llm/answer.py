@@ -94,10 +94,13 @@ def repair_json(text: str) -> Any | None:
     return None
 
 
+LITERAL_OR_STRING = re.compile(r"""("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')|\b(null|true|false)\b""")
+PYTHON_WORDS = {"null": "None", "true": "True", "false": "False"}
+
+
 def python_literals(text: str) -> str:
-    for json_word, python_word in (("null", "None"), ("true", "True"), ("false", "False")):
-        text = re.sub(rf"\b{json_word}\b", python_word, text)
-    return text
+    """JSON's null/true/false as Python's, outside quoted strings only."""
+    return LITERAL_OR_STRING.sub(lambda m: m.group(1) or PYTHON_WORDS[m.group(2)], text)
 
 
 def candidates(body: str) -> list[str]:
