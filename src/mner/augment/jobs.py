@@ -1,7 +1,8 @@
 """Run many cached, independent requests with at most `concurrency` in flight.
 
 A job is a cache key and a function computing a JSON-able dict. Cached keys are answered
-from disk without calling anything; the rest go to a thread pool (the work is I/O bound:
+from disk without calling anything, and jobs sharing a key (the same picture under two
+names) are asked once; the rest go to a thread pool (the work is I/O bound:
 HTTP requests, or one local model behind a lock). Each answer is cached the moment it
 arrives. A failed job is reported, not fatal: the others finish and are kept, and a rerun
 asks again only for what is missing. Ctrl-C cancels what has not started and re-raises.
@@ -61,13 +62,23 @@ def run_jobs(jobs: Sequence[Job], cache: AnswerCache, *, concurrency: int = 4, d
     started = time.perf_counter()
     results: list[JobResult | None] = [None] * len(jobs)
     pending: list[int] = []
+    twins: dict[int, list[int]] = {}  # first job of a key -> later jobs with the same key (asked once)
+    first_of: dict[str, int] = {}
     for i, job in enumerate(jobs):
+        if job.key in first_of:
+            twins[first_of[job.key]].append(i)
+            continue
+        first_of[job.key], twins[i] = i, []
         value = cache.get(job.key)
         if value is None:
             pending.append(i)
         else:
             results[i] = JobResult(value, cached=True)
-    stats = JobStats(total=len(jobs), cached=len(jobs) - len(pending))
+    for first, later in twins.items():
+        if results[first] is not None:
+            for i in later:
+                results[i] = JobResult(results[first].value, cached=True)  # type: ignore[union-attr]
+    stats = JobStats(total=len(jobs), cached=sum(r is not None for r in results))
     bar = tqdm(total=len(jobs), initial=stats.cached, desc=desc, unit="req", disable=not progress, leave=False)
 
     def run_one(i: int) -> dict[str, Any]:
@@ -93,12 +104,18 @@ def run_jobs(jobs: Sequence[Job], cache: AnswerCache, *, concurrency: int = 4, d
             for future in done:
                 i = running.pop(future)
                 try:
-                    results[i] = JobResult(future.result(), cached=False)
+                    value = future.result()
+                    results[i] = JobResult(value, cached=False)
                     stats.asked += 1
+                    for twin in twins[i]:  # the same input under another name: answered by this request
+                        results[twin] = JobResult(value, cached=True)
+                    stats.cached += len(twins[i])
                 except errors as err:
                     results[i] = JobResult(None, cached=False, error=f"{jobs[i].label}: {err}")
-                    stats.failed += 1
-                bar.update(1)
+                    for twin in twins[i]:
+                        results[twin] = JobResult(None, cached=False, error=f"{jobs[twin].label}: {err}")
+                    stats.failed += 1 + len(twins[i])
+                bar.update(1 + len(twins[i]))
                 bar.set_postfix(cached=stats.cached, failed=stats.failed, refresh=False)
             refill()
     except BaseException:
