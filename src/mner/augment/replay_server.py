@@ -17,6 +17,7 @@ Requests matching no rule get `default` (a reply as above). `requests` counts th
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -91,6 +92,11 @@ class ReplayServer:
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                # headers and body leave in two writes: without this, Nagle + delayed ACK add ~40 ms
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def send(self, status: int, payload: bytes, headers: Mapping[str, str] = {}) -> None:
                 self.send_response(status)
