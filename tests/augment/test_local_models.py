@@ -57,6 +57,16 @@ def test_knowledge_from_a_local_model_without_endpoint(generator_dir: Path, tmp_
     assert out.read_text().splitlines() == [json.dumps(line, ensure_ascii=False) for line in lines]
 
 
+def test_a_prompt_too_long_for_the_model_fails_that_post_only(tmp_path: Path, fixture_posts) -> None:
+    from mner.augment.knowledge import generate_knowledge
+
+    short = LocalChatModel(str(write_tiny_text_generator(tmp_path / "short", positions=48)), max_tokens=2)
+    report = generate_knowledge(fixture_posts, tmp_path / "k.jsonl", short, AnswerCache(tmp_path / "c.sqlite"),
+                                progress=False)
+    assert report.written == 0 and len(report.failures) == 5
+    assert "generation failed" in report.failures[0] and "posts.jsonl:1 (post p1)" in report.failures[0]
+
+
 def test_llm_baseline_on_a_local_model(generator_dir: Path, tmp_path: Path, fixture_posts) -> None:
     result = evaluate_llm(fixture_posts, LocalChatModel(str(generator_dir), max_tokens=4),
                           AnswerCache(tmp_path / "c.sqlite"), progress=False)

@@ -17,7 +17,7 @@ def tiny_tokenizer():
     return BertTokenizer(vocab={w: i for i, w in enumerate(tiny_vocab())}, do_lower_case=True)
 
 
-def write_tiny_text_generator(directory: Path, chat_template: bool = True) -> Path:
+def write_tiny_text_generator(directory: Path, chat_template: bool = True, positions: int = 1024) -> Path:
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -25,7 +25,7 @@ def write_tiny_text_generator(directory: Path, chat_template: bool = True) -> Pa
     if chat_template:
         tokenizer.chat_template = CHAT_TEMPLATE
     tokenizer.save_pretrained(directory)
-    config = GPT2Config(vocab_size=len(tiny_vocab()), n_positions=1024, n_embd=32, n_layer=1, n_head=2,
+    config = GPT2Config(vocab_size=len(tiny_vocab()), n_positions=positions, n_embd=32, n_layer=1, n_head=2,
                         bos_token_id=2, eos_token_id=3, pad_token_id=0)
     torch.manual_seed(0)
     GPT2LMHeadModel(config).save_pretrained(directory)

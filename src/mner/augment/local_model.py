@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from mner.augment.chat import ChatReply, Message
+from mner.augment.chat import ChatError, ChatReply, Message
 
 
 def message_text(content: Any) -> str:
@@ -64,9 +64,12 @@ class LocalChatModel:
         encoded = self.tokenizer(self.prompt(messages), return_tensors="pt", add_special_tokens=False)
         encoded = {k: v.to(self.device) for k, v in encoded.items() if k in ("input_ids", "attention_mask")}
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        with self._lock, torch.inference_mode():
-            output = self.model.generate(**encoded, max_new_tokens=self.max_tokens, do_sample=False,
-                                         pad_token_id=pad)
+        try:
+            with self._lock, torch.inference_mode():
+                output = self.model.generate(**encoded, max_new_tokens=self.max_tokens, do_sample=False,
+                                             pad_token_id=pad)
+        except (RuntimeError, IndexError, ValueError) as err:  # e.g. a prompt longer than the model's positions
+            raise ChatError(f"{self.model_name}: generation failed: {err}") from None
         prompt_len = encoded["input_ids"].shape[1]
         new = output[0, prompt_len:]  # (n,)
         eos = self.tokenizer.eos_token_id
