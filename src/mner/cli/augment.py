@@ -42,7 +42,7 @@ def knowledge(
     examples_knowledge: Optional[Path] = typer.Option(None, "--examples-knowledge",
                                                       help="Hand-written knowledge of the examples (JSONL); "
                                                            "else their answer is made from the gold entities."),
-    shots: int = typer.Option(4, "--shots", help="Examples per prompt (by TF-IDF similarity)."),
+    shots: int = typer.Option(4, "--shots", help="Examples per prompt, by TF-IDF similarity (none without --examples)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Format of POSTS and --examples (default: detect)."),
     captions: Optional[Path] = typer.Option(None, "--captions", help="Caption file: the image's stand-in."),
     images: Optional[Path] = typer.Option(None, "--images", help="Folder holding the posts' images."),
