@@ -171,6 +171,12 @@ app.command()(bench)
 app.command()(export)
 app.command("bench-pixels")(bench_pixels)
 
+from mner.cli.augment import augment_app  # noqa: E402
+from mner.cli.llm import llm_app  # noqa: E402
+
+app.add_typer(augment_app, name="augment")
+app.add_typer(llm_app, name="llm")
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app(sys.argv[1:])
