@@ -72,3 +72,15 @@ def test_bad_json_names_the_line(tmp_path: Path) -> None:
     path.write_text('{"id": "1", "tokens": ["a"]}\n\n{"id": "2", "tokens": ["b"\n')
     with pytest.raises(DataFormatError, match=rf"^{path}:3: bad JSON"):
         read_posts(path, "jsonl")
+
+
+def test_tags_without_an_entities_key_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "tags_only.jsonl"
+    path.write_text('{"id": "a", "tokens": ["Messi", "in", "Paris"], "tags": ["B-PER", "O", "B-LOC"]}\n',
+                    encoding="utf-8")
+    (post,) = read_posts(path, "jsonl")
+    assert [e.span for e in post.entities] == [(0, 1, "PER"), (2, 3, "LOC")]
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text('{"id": "a", "tokens": ["Messi"], "tags": ["B-PER"], "entities": []}\n', encoding="utf-8")
+    with pytest.raises(DataFormatError, match="wrong.jsonl:1: 'entities'"):
+        read_posts(wrong, "jsonl")  # an entities key that contradicts the tags is still an error

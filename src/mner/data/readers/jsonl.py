@@ -98,7 +98,10 @@ def post_from_json(
         entity.type = normalize_type(entity.type, type_map)
         if not 0 <= entity.start < entity.end <= len(tokens):
             raise DataFormatError(path, line, f"entity {entity.span} outside a post of {len(tokens)} tokens")
-    post.entities = merge_stored_entities(path, line, post.entities, stored) if tags is not None else stored
+    if tags is None:
+        post.entities = stored
+    elif "entities" in obj:  # no `entities` key: the tags alone say what the entities are
+        post.entities = merge_stored_entities(path, line, post.entities, stored)
     post.visual_text = visual_text
     post.regions = regions
     return post
