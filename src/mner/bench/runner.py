@@ -172,6 +172,8 @@ def _describe(cfg: dict[str, Any]) -> str:
     if model.get("visual"):
         parts.append(f"{model['visual']['name']} + {(model.get('fusion') or {}).get('name', 'fusion')}")
     parts.append(model["head"]["name"].split(".")[1].upper())
+    if (cfg.get("distill") or {}).get("teacher"):  # --text-config may name a student: say whose
+        parts.append(f"distilled from {Path(str(cfg['distill']['teacher'])).name}")
     return "mner: " + " + ".join(parts)
 
 
