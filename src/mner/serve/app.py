@@ -121,7 +121,7 @@ def create_app(tagger: Any, settings: ServeSettings | None = None, name: str = "
 
     @app.post("/v1/predict", response_model=PredictResponse, responses=ERROR_RESPONSES,
               openapi_extra=_predict_request_schema())
-    async def predict(request: Request) -> PredictResponse:
+    async def predict(request: Request) -> Response:
         """Entities of one post (a JSON object of a post's fields), several posts (`{"posts": [...]}`),
         or one post as multipart form fields with its images uploaded."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -136,14 +136,19 @@ def create_app(tagger: Any, settings: ServeSettings | None = None, name: str = "
             parsed = PredictRequest.model_validate(body)
         except ValidationError as err:
             raise _validation_request_error(err, single) from None
-        with tempfile.TemporaryDirectory(prefix="mner-serve-") as image_dir:
-            # decoding images is CPU work: off the event loop, like the model
-            posts = await run_in_threadpool(build_posts, parsed, limits, Path(image_dir), single, uploads)
+        if uploads or any(post.images for post in parsed.posts):
+            with tempfile.TemporaryDirectory(prefix="mner-serve-") as image_dir:
+                # decoding images is CPU work: off the event loop, like the model
+                posts = await run_in_threadpool(build_posts, parsed, limits, Path(image_dir), single, uploads)
+                outputs = await batcher.run(posts)
+        else:  # text only: building the posts is quick, no folder and no thread hop needed
+            posts = build_posts(parsed, limits, Path(tempfile.gettempdir()), single)
             outputs = await batcher.run(posts)
         metrics.posts.inc(len(posts))
-        return PredictResponse(posts=[
+        # returned as a ready response: the entities are already checked, re-validating them costs time
+        return JSONResponse({"posts": [
             {"id": post.id, "tokens": post.tokens, "entities": [e.to_dict() for e in entities],
-             "inputs": post_inputs(post, info.inputs)} for post, entities in zip(posts, outputs)])
+             "inputs": post_inputs(post, info.inputs)} for post, entities in zip(posts, outputs)]})
 
     @app.get("/v1/model", response_model=ModelInfo)
     async def model() -> ModelInfo:
