@@ -1,13 +1,15 @@
 """An ASGI wrapper that refuses a request body over `max_bytes` with a 413 before the app reads it.
 
 The declared Content-Length is checked first; a chunked body (no length) is counted as it streams
-in, up to the limit, so a client can never make the server buffer more than `max_bytes`."""
+in, up to the limit, so a client can never make the server buffer more than `max_bytes`. The
+rest of an oversize body is read and dropped (not kept), so the client can read its 413."""
 
 from __future__ import annotations
 
 import json
 from typing import Any, Callable
 
+DRAIN_BYTES = 256 * 1024 * 1024  # past this, the connection is closed on the client instead
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
@@ -31,6 +33,7 @@ class BodyLimit:
                 await self._refuse(send, 400, "the Content-Length header is not a number")
                 return
             if too_big:
+                await self._drain(receive)
                 await self._refuse(send, 413, f"{int(declared)} bytes, more than max_body_bytes={self.max_bytes}")
                 return
         chunks, size = [], 0
@@ -41,6 +44,8 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
+                if message.get("more_body", False):
+                    await self._drain(receive)
                 await self._refuse(send, 413, f"more than max_body_bytes={self.max_bytes}")
                 return
             chunks.append(chunk)
@@ -57,6 +62,18 @@ class BodyLimit:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _drain(self, receive: Receive) -> None:
+        """Read and drop the rest of an oversize body (up to DRAIN_BYTES), so a client that sends its
+        whole body before reading the answer gets the 413 instead of a reset connection."""
+        dropped = 0
+        while dropped < DRAIN_BYTES:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            dropped += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
     async def _refuse(self, send: Send, status: int, message: str) -> None:
         self.on_refuse()
