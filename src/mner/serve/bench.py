@@ -153,7 +153,7 @@ class ServerProcess:
 def run_bench_serve(model_dir: str | Path, posts: list[Post], concurrencies: tuple[int, ...] = (1, 8, 32),
                     requests: int = 400, max_batch: int = 32, max_wait_ms: float = 5.0, precision: str = "fp32",
                     threads: int | None = None, modes: tuple[str, ...] = ("batched", "unbatched"),
-                    log: Callable[[str], None] = print) -> dict[str, Any]:
+                    log: Callable[[str], None] = print, offline_seconds: float = 5.0) -> dict[str, Any]:
     model_dir = Path(model_dir)
     posts = [p for p in posts if p.tokens]
     if not posts:
@@ -163,7 +163,7 @@ def run_bench_serve(model_dir: str | Path, posts: list[Post], concurrencies: tup
 
         torch.set_num_threads(threads)
     log(f"offline: Tagger.predict_many over {len(posts)} posts (batch size {max(max_batch, 1)}) ...")
-    offline = offline_posts_per_s(model_dir, posts, precision, batch_size=max(max_batch, 1))
+    offline = offline_posts_per_s(model_dir, posts, precision, batch_size=max(max_batch, 1), min_seconds=offline_seconds)
     log(f"offline: {offline:.1f} posts/s")
     bodies = request_bodies(posts)
     results: list[LoadResult] = []
