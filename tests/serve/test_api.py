@@ -111,3 +111,23 @@ def test_the_page_and_its_assets_are_served_without_external_references(server):
         assert response.status_code == 200
         page_text = page.text + response.text
         assert "http://" not in page_text and "https://" not in page_text  # no CDN
+
+
+def test_a_grounded_model_answers_boxes_and_says_it_is_grounded():
+    from conftest import start_server
+    from mner.serve import create_app
+    from stub_taggers import GroundedStub
+
+    stub = GroundedStub()
+    live = start_server(create_app(stub, name="grounded"))
+    try:
+        info = httpx.get(f"{live.url}/v1/model").json()
+        assert info["grounded"] is True and info["inputs"] == ["text", "images"]
+        response = httpx.post(f"{live.url}/v1/predict", data={"text": "Alice in Paris"},
+                              files=[("images", ("a.png", png_bytes(), "image/png")), ("images", ("", b"", "image/png"))])
+        post = response.json()["posts"][0]
+        assert post["entities"][0]["boxes"] == [[10.0, 20.0, 110.0, 70.0]]
+        assert post["inputs"] == {"used": ["text", "images"], "missing": []}
+        assert stub.seen_images[-1] == 1  # the empty file part of an untouched file input is no image
+    finally:
+        live.stop()

@@ -9,11 +9,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
 
 from conftest import start_server
-from mner.data.post import Entity
+from stub_taggers import GroundedStub
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -81,26 +80,6 @@ def test_page_shows_a_field_error_for_a_bad_image(server, browser, tmp_path):
     browser.find_element(By.ID, "submit").click()
     WebDriverWait(browser, 60).until(expected_conditions.text_to_be_present_in_element((By.ID, "status"), "images[0]"))
     assert "undecodable image" in browser.find_element(By.ID, "status").text
-
-
-class GroundedStub:
-    """A stand-in grounded tagger (the page's box drawing, not a model, is under test): every post's
-    first word is a PER entity boxed at (10, 20, 110, 70) on the first image."""
-
-    grounded = True
-    labels = ["O", "B-PER", "I-PER"]
-    inputs = ["text", "images"]
-    precision = "fp32"
-
-    def __init__(self) -> None:
-        self.model = torch.nn.Module()
-        self.model.config = {"model": {"visual": {"name": "visual.pixels.v1"}}}
-        self.seen_images: list[int] = []
-
-    def predict_many(self, posts):
-        self.seen_images += [len(p.images) for p in posts]
-        return [[Entity(0, 1, "PER", boxes=[(10.0, 20.0, 110.0, 70.0)], score=0.9, text=p.tokens[0])] if p.tokens
-                else [] for p in posts]
 
 
 def test_page_draws_a_grounded_entity_box_on_the_uploaded_image(browser, tmp_path):

@@ -17,8 +17,9 @@ def model_kind(tagger: Any) -> str:
 
 
 def is_grounded(tagger: Any) -> bool:
-    """Grounded models put boxes on their entities; they say so with a `grounded` attribute."""
-    return bool(getattr(tagger, "grounded", False) or getattr(tagger.model, "grounded", False))
+    """Grounded models put boxes on their entities: a model with a grounding head (`model.grounding`),
+    or a tagger that says so (`grounded = True`)."""
+    return bool(getattr(tagger, "grounded", False) or getattr(tagger.model, "grounding", None) is not None)
 
 
 def model_info(tagger: Any, name: str, settings: Any) -> ModelInfo:

@@ -48,10 +48,14 @@ async def read_form(request: Request, limits: Limits) -> tuple[Any, bool, list[t
     try:
         for key, value in form.multi_items():
             if key == "images":
+                if isinstance(value, str) and not value:
+                    continue  # an HTML form's file input left empty may send an empty, unnamed part
                 if not isinstance(value, UploadFile):
                     raise RequestError(422, f"images[{len(uploads)}]", "must be an uploaded file, not a text field "
                                        "(the server never reads a path from its own disk)")
                 data = await value.read(limits.max_image_bytes + 1)
+                if not data and not value.filename:
+                    continue
                 if len(data) > limits.max_image_bytes:
                     raise RequestError(413, f"images[{len(uploads)}]",
                                        f"more than max_image_bytes={limits.max_image_bytes}")
