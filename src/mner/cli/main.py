@@ -177,6 +177,11 @@ from mner.cli.llm import llm_app  # noqa: E402
 app.add_typer(augment_app, name="augment")
 app.add_typer(llm_app, name="llm")
 
+from mner.cli.serve import bench_serve, serve  # noqa: E402
+
+app.command()(serve)
+app.command("bench-serve")(bench_serve)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app(sys.argv[1:])
