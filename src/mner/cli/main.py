@@ -165,8 +165,10 @@ def quickstart(
 
 from mner.cli.bench import bench, bench_pixels, export  # noqa: E402 - registered after the core commands (--help order)
 from mner.cli.distill import distill  # noqa: E402
+from mner.cli.score import score  # noqa: E402
 
 app.command()(distill)
+app.command()(score)
 app.command()(bench)
 app.command()(export)
 app.command("bench-pixels")(bench_pixels)
