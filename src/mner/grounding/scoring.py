@@ -7,6 +7,9 @@ One line per post:
 word offsets, end exclusive. `mner predict --output` writes this form (plus
 tokens, text and scores). An entity may give `boxes` (a list, the first one
 is its prediction; empty = none) instead of `box`; no key at all means "none".
+An optional `groundable` (true/false) is the system's has-a-region decision
+where it has no box to show (a post without candidate regions); it only
+enters the groundable-or-not accuracy.
 """
 
 from __future__ import annotations
@@ -70,7 +73,10 @@ def _prediction(entity: Any, where: str, k: int) -> GroundedPrediction:
             box = tuple(float(v) for v in box)
         except (TypeError, ValueError):
             raise ValueError(f"{at}: box coordinates must be numbers, got {box!r}") from None
-    return GroundedPrediction(start, end, entity_type, box)  # type: ignore[arg-type]
+    groundable = entity.get("groundable")
+    if groundable is not None and not isinstance(groundable, bool):
+        raise ValueError(f"{at}: groundable must be true, false or absent, got {groundable!r}")
+    return GroundedPrediction(start, end, entity_type, box, groundable)  # type: ignore[arg-type]
 
 
 def check_offsets(gold: list[Post], predictions: dict[str, list[GroundedPrediction]], path: Any) -> None:
@@ -81,6 +87,20 @@ def check_offsets(gold: list[Post], predictions: dict[str, list[GroundedPredicti
             if post_id in lengths and p.end > lengths[post_id]:
                 raise ValueError(f"{path}: post {post_id!r} has {lengths[post_id]} words; "
                                  f"a predicted entity ends at {p.end}")
+
+
+def grounded_predictions(posts: list[Post], tags: list[list[str]],
+                         groundings: list[list[Any]]) -> dict[str, list[GroundedPrediction]]:
+    """A model's tags and per-entity (box or None, score) as predictions by post id."""
+    from mner.data.tags import bio_to_spans
+
+    out: dict[str, list[GroundedPrediction]] = {}
+    for post, post_tags, post_ground in zip(posts, tags, groundings):
+        spans = bio_to_spans(post_tags)
+        ground = post_ground or [(None, None)] * len(spans)
+        out[post.id] = [GroundedPrediction(s, e, t, box, None if p is None else p >= 0.5)
+                        for (s, e, t), (box, p) in zip(spans, ground)]
+    return out
 
 
 def score_predictions(gold: list[Post], predictions_path: str | PathLike[str], task: str = "gmner",

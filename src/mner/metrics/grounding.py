@@ -54,12 +54,20 @@ def iou(a: Box, b: Box) -> float:
 
 @dataclass(frozen=True)
 class GroundedPrediction:
-    """One predicted entity: a span `[start, end)`, its type and a box (None = "no region")."""
+    """One predicted entity: a span `[start, end)`, its type and a box (None = "no region").
+
+    `groundable`: the system's has-a-region decision when it can differ from `box is not None`
+    (a groundable entity of a post without candidate regions); None means `box is not None`."""
 
     start: int
     end: int
     type: str
     box: Box | None = None
+    groundable: bool | None = None
+
+    @property
+    def says_groundable(self) -> bool:
+        return self.box is not None if self.groundable is None else self.groundable
 
 
 @dataclass
@@ -190,7 +198,7 @@ def _hindex_post(post: Post, preds: list[GroundedPrediction], candidates: list[B
 
 def _groundable_decisions(post: Post, preds: list[GroundedPrediction]) -> tuple[int, int, int]:
     """(right, found, groundable) over gold entities whose span was predicted."""
-    said = {(p.start, p.end): p.box is not None for p in preds}
+    said = {(p.start, p.end): p.says_groundable for p in preds}
     right = found = grounded = 0
     for e in post.entities:
         span = (e.start, e.end)
