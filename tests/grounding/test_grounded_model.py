@@ -71,3 +71,31 @@ def test_post_without_regions_still_learns_groundable_from_text(tmp_path, tiny_b
         assert [box for box, _ in ground] == [None] * len(post.entities)  # nothing to point at
         assert [p >= 0.5 for _, p in ground] == [bool(e.boxes) for e in post.entities]
     assert evaluate(model, posts)["grounded"]["groundable"]["accuracy"] == pytest.approx(100.0)
+
+    # mner evaluate prints the three F1s for a grounded model (and --json carries them)
+    from typer.testing import CliRunner
+
+    from mner.cli.main import app
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(p.to_dict()) + "\n" for p in posts))
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "run"), "--data", str(gold)])
+    assert result.exit_code == 0, result.output
+    assert "GMNER" in result.output and "EEG" in result.output
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "run"), "--data", str(gold), "--json"])
+    assert json.loads(result.output)["grounded"]["mner"]["f1"] == pytest.approx(100.0)
+
+
+def test_shipped_configs_build(tiny_bert_dir):
+    from pathlib import Path
+
+    from mner.builders import build_model
+
+    paths = sorted((Path(__file__).parents[2] / "configs" / "twitter_gmner").glob("*.yaml"))
+    assert paths
+    for path in paths:
+        cfg = load_config(path, [])
+        cfg["model"]["encoder"]["model"] = str(tiny_bert_dir)
+        model = build_model(cfg["model"], ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"])
+        assert model.grounding is not None and model.grounding.types == ["LOC", "PER"], path
+

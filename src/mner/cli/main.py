@@ -85,6 +85,10 @@ def evaluate(
     typer.echo(EntityScores.from_dict(scores).format_table())
     typer.echo(f"\ntoken macro F1 {scores['token_macro_f1']:.2f} (relaxed {scores['token_macro_f1_relaxed']:.2f}); "
                f"subword macro F1 {scores.get('subword_macro_f1', float('nan')):.2f}")
+    if "grounded" in scores:  # a model with a grounding head: GMNER / MNER / EEG (docs/grounding.md)
+        from mner.metrics.grounding import format_grounded
+
+        typer.echo("\n" + format_grounded(scores["grounded"]))
 
 
 @app.command()
