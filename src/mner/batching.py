@@ -19,6 +19,7 @@ class Batch:
     mask: torch.Tensor  # (b, w) True on real words
     labels: torch.Tensor | None  # (b, w) label ids, 0 on padding
     visual_features: dict[str, torch.Tensor] | None = None  # visual-module inputs
+    grounding_features: dict[str, torch.Tensor] | None = None  # grounding-head inputs: candidates, spans, targets
 
     def to(self, device: torch.device | str) -> "Batch":
         return Batch(
@@ -28,11 +29,12 @@ class Batch:
             self.mask.to(device),
             None if self.labels is None else self.labels.to(device),
             None if self.visual_features is None else {k: v.to(device) for k, v in self.visual_features.items()},
+            None if self.grounding_features is None else {k: v.to(device) for k, v in self.grounding_features.items()},
         )
 
 
 def make_batch(encoder: Any, posts: list[Post], label_index: dict[str, int] | None = None,
-               second_segment: str | None = None, visual: Any | None = None) -> Batch:
+               second_segment: str | None = None, visual: Any | None = None, grounding: Any | None = None) -> Batch:
     """Tensors for `posts`; labels only when `label_index` is given and posts carry tags.
 
     `second_segment` names a `visual_text` entry (e.g. "caption") appended as a
@@ -56,4 +58,5 @@ def make_batch(encoder: Any, posts: list[Post], label_index: dict[str, int] | No
                 raise ValueError(f"{where}post {post.id!r} has tag {err.args[0]!r}, unknown to this model "
                                  f"(labels: {sorted(label_index)})") from None
     visual_features = visual.featurize(posts) if visual is not None else None
-    return Batch(posts, features, shapes, mask, labels, visual_features)
+    grounding_features = grounding.featurize(posts) if grounding is not None else None
+    return Batch(posts, features, shapes, mask, labels, visual_features, grounding_features)

@@ -19,18 +19,31 @@ def predict_tags(model: Any, posts: list[Post], batch_size: int = 64,
 
     `precision`: "fp32" or "bf16" (autocast; see `mner.precision`).
     """
+    tags, confidences, _ = predict_grounded(model, posts, batch_size, precision, ground=False)
+    return tags, confidences
+
+
+def predict_grounded(model: Any, posts: list[Post], batch_size: int = 64, precision: str = "fp32",
+                     ground: bool = True) -> tuple[list[list[str]], list[list[float]], list[list[Any]]]:
+    """`predict_tags` plus, for a model with a grounding head, each predicted entity's (box or None, score)
+    in span order (empty lists for other models)."""
     if getattr(model, "training", True):  # eval() walks every submodule: ~1 ms a request at batch 1
         model.eval()
     tags: list[list[str]] = [[] for _ in posts]
     confidences: list[list[float]] = [[] for _ in posts]
+    groundings: list[list[Any]] = [[] for _ in posts]
+    ground = ground and getattr(model, "grounding", None) is not None
     device = next(model.parameters()).device
     with torch.inference_mode(), precision_context(precision, device):
         for chosen in inference_order(model, posts, batch_size):
             batch = model.batch([posts[i] for i in chosen], with_labels=False).to(device)
-            batch_tags, batch_conf = model.decode(batch)
-            for i, t, c in zip(chosen, batch_tags, batch_conf):
-                tags[i], confidences[i] = t, c
-    return tags, confidences
+            if ground:
+                batch_tags, batch_conf, batch_ground = model.decode_grounded(batch)
+            else:
+                (batch_tags, batch_conf), batch_ground = model.decode(batch), [[] for _ in chosen]
+            for i, t, c, g in zip(chosen, batch_tags, batch_conf, batch_ground):
+                tags[i], confidences[i], groundings[i] = t, c, g
+    return tags, confidences, groundings
 
 
 def inference_order(model: Any, posts: list[Post], batch_size: int) -> list[list[int]]:
@@ -87,5 +100,11 @@ def evaluate(model: Any, posts: list[Post], batch_size: int = 64, precision: str
     labelled = [p for p in posts if p.tags is not None]
     if not labelled:
         raise ValueError("no post has gold tags: nothing to evaluate against")
-    pred, _ = predict_tags(model, labelled, batch_size, precision)
-    return score_tags([p.tags or [] for p in labelled], pred, model, labelled)
+    pred, _, groundings = predict_grounded(model, labelled, batch_size, precision)
+    scores = score_tags([p.tags or [] for p in labelled], pred, model, labelled)
+    if getattr(model, "grounding", None) is not None:
+        from mner.grounding.scoring import grounded_predictions
+        from mner.metrics.grounding import grounded_scores
+
+        scores["grounded"] = grounded_scores(labelled, grounded_predictions(labelled, pred, groundings))
+    return scores

@@ -21,7 +21,8 @@ class MnerModel(nn.Module):
     def __init__(self, text_encoder: nn.Module, head: nn.Module, labels: list[str],
                  word_shape: WordShapeEmbedding | None = None, dropout: float = 0.1,
                  second_segment: str | None = None, visual: nn.Module | None = None,
-                 fusion: nn.Module | None = None, prompt: nn.Module | None = None):
+                 fusion: nn.Module | None = None, prompt: nn.Module | None = None,
+                 grounding: nn.Module | None = None):
         super().__init__()
         if (visual is None) != (fusion is None):
             raise ValueError("a visual module and a fusion come together")
@@ -31,6 +32,7 @@ class MnerModel(nn.Module):
         self.fusion = fusion
         self.prompt = prompt  # visual prefix keys/values for every encoder layer (optional)
         self.head = head
+        self.grounding = grounding  # entity -> region or "none" (mner.grounding; optional)
         self.labels = list(labels)
         self.label_index = {label: i for i, label in enumerate(self.labels)}
         self.dropout = nn.Dropout(dropout)
@@ -39,9 +41,13 @@ class MnerModel(nn.Module):
 
     def batch(self, posts: list, with_labels: bool = True) -> Batch:
         return make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment,
-                          self.visual)
+                          self.visual, self.grounding)
 
     def emissions(self, batch: Batch) -> torch.Tensor:
+        return self.head.emissions(self.dropout(self.word_states(batch)))  # (b, w, L)
+
+    def word_states(self, batch: Batch) -> torch.Tensor:
+        """(b, w, f) what the tagging head (and the grounding head) read."""
         visual = self.visual(batch.visual_features) if self.visual is not None else None  # (b, v, dv), (b, v)
         if self.prompt is not None and visual is not None:
             with prompts_active(self.prompt(visual)):
@@ -52,18 +58,37 @@ class MnerModel(nn.Module):
             states = torch.cat([states, self.word_shape(batch.shape_ids)], dim=-1)  # (b, w, d + s)
         if visual is not None:  # the constructor guarantees a fusion comes with a visual module
             states = self.fusion(states, batch.mask, visual)  # (b, w, f)
-        return self.head.emissions(self.dropout(states))  # (b, w, L)
+        return states
 
     def loss(self, batch: Batch) -> torch.Tensor:
         if batch.labels is None:
             raise ValueError("this batch has no gold tags")
-        return self.head.loss(self.emissions(batch), batch.labels, batch.mask)
+        states = self.dropout(self.word_states(batch))  # (b, w, f)
+        loss = self.head.loss(self.head.emissions(states), batch.labels, batch.mask)
+        if self.grounding is not None and batch.grounding_features is not None:
+            loss = loss + self.grounding.loss(states, batch.grounding_features)  # weighted by its config
+        return loss
 
     @torch.inference_mode()
     def decode(self, batch: Batch) -> tuple[list[list[str]], list[list[float]]]:
         """Predicted tags and per-word confidences for each post."""
         paths, confidences = self.head.decode(self.emissions(batch), batch.mask)
         return [[self.labels[i] for i in path] for path in paths], confidences
+
+    @torch.inference_mode()
+    def decode_grounded(self, batch: Batch) -> tuple[list[list[str]], list[list[float]], list[list[Any]]]:
+        """Tags, confidences and, per predicted entity (in span order), its (box or None, score)."""
+        from mner.data.tags import bio_to_spans
+
+        states = self.word_states(batch)  # (b, w, f)
+        paths, confidences = self.head.decode(self.head.emissions(states), batch.mask)
+        tags = [[self.labels[i] for i in path] for path in paths]
+        if self.grounding is None or batch.grounding_features is None:
+            return tags, confidences, [[] for _ in tags]
+        features = {**batch.grounding_features,
+                    **{k: v.to(states.device) for k, v in self.grounding.span_tensors(
+                        [bio_to_spans(t) for t in tags]).items()}}
+        return tags, confidences, self.grounding.predict(states, features)
 
     def parameter_groups(self) -> dict[str, list[tuple[str, nn.Parameter]]]:
         """Named parameters per module group, for per-module learning rates."""

@@ -15,7 +15,7 @@ from mner.checkpoint import from_pretrained
 from mner.data.post import Entity, Post
 from mner.data.tags import bio_to_spans
 from mner.data.tokenize import tokenize
-from mner.evaluation import predict_tags
+from mner.evaluation import predict_grounded
 from mner.model_inputs import model_inputs, post_inputs
 from mner.precision import check_precision
 
@@ -42,11 +42,17 @@ def as_post(item: Post | str | dict[str, Any], index: int = 0) -> Post:
     raise TypeError(f"cannot predict on a {type(item).__name__}: give a Post, a string or a dict")
 
 
-def spans_to_entities(post: Post, tags: list[str], confidences: list[float]) -> list[Entity]:
+def spans_to_entities(post: Post, tags: list[str], confidences: list[float],
+                      groundings: list[Any] | None = None) -> list[Entity]:
+    """Entities of predicted tags; `groundings` (a grounded model's (box or None, score) per span) adds boxes."""
     entities = []
-    for start, end, entity_type in bio_to_spans(tags):
+    for k, (start, end, entity_type) in enumerate(bio_to_spans(tags)):
         score = sum(confidences[start:end]) / (end - start) if confidences else None
-        entities.append(Entity(start, end, entity_type, score=score, text=" ".join(post.tokens[start:end])))
+        entity = Entity(start, end, entity_type, score=score, text=" ".join(post.tokens[start:end]))
+        if groundings:
+            box, entity.grounding_score = groundings[k]
+            entity.boxes = [box] if box is not None else []
+        entities.append(entity)
     return entities
 
 
@@ -82,5 +88,5 @@ class Tagger:
 
     def predict_many(self, items: Iterable[Post | str | dict[str, Any]]) -> list[list[Entity]]:
         posts = [as_post(item, i) for i, item in enumerate(items)]
-        tags, confidences = predict_tags(self.model, posts, self.batch_size, self.precision)
-        return [spans_to_entities(p, t, c) for p, t, c in zip(posts, tags, confidences)]
+        tags, confidences, groundings = predict_grounded(self.model, posts, self.batch_size, self.precision)
+        return [spans_to_entities(p, t, c, g) for p, t, c, g in zip(posts, tags, confidences, groundings)]

@@ -115,3 +115,8 @@ def download_command(
         fail(f"could not write into {to}: {err}")
     typer.echo(f"wrote {len(written)} files into {to}")
     typer.echo(images_note(name, to))
+
+
+from mner.cli.regions import regions  # noqa: E402 - its own file: the detector side of the data commands
+
+data_app.command("regions")(regions)

@@ -85,6 +85,10 @@ def evaluate(
     typer.echo(EntityScores.from_dict(scores).format_table())
     typer.echo(f"\ntoken macro F1 {scores['token_macro_f1']:.2f} (relaxed {scores['token_macro_f1_relaxed']:.2f}); "
                f"subword macro F1 {scores.get('subword_macro_f1', float('nan')):.2f}")
+    if "grounded" in scores:  # a model with a grounding head: GMNER / MNER / EEG (docs/grounding.md)
+        from mner.metrics.grounding import format_grounded
+
+        typer.echo("\n" + format_grounded(scores["grounded"]))
 
 
 @app.command()
@@ -165,8 +169,10 @@ def quickstart(
 
 from mner.cli.bench import bench, bench_pixels, export  # noqa: E402 - registered after the core commands (--help order)
 from mner.cli.distill import distill  # noqa: E402
+from mner.cli.score import score  # noqa: E402
 
 app.command()(distill)
+app.command()(score)
 app.command()(bench)
 app.command()(export)
 app.command("bench-pixels")(bench_pixels)

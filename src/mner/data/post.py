@@ -58,7 +58,11 @@ class Region:
 class Entity:
     """A span of tokens `[start, end)` with a type and, for GMNER, its boxes.
 
-    `boxes` empty means "not grounded in the image" (GMNER's "none").
+    `boxes` empty means "not grounded in the image" (GMNER's "none"). A grounded
+    model's prediction has at most one box and a `grounding_score` (the
+    probability that the entity is shown in the image); it is written as `box`
+    (null for "none") and `groundable` (that probability >= 0.5: a post without
+    candidate regions can be groundable and still have no box).
     """
 
     start: int
@@ -67,6 +71,7 @@ class Entity:
     boxes: list[Box] = field(default_factory=list)
     score: float | None = None
     text: str | None = None
+    grounding_score: float | None = None
 
     @property
     def span(self) -> tuple[int, int, str]:
@@ -76,7 +81,11 @@ class Entity:
         d: dict[str, Any] = {"start": self.start, "end": self.end, "type": self.type}
         if self.text is not None:
             d["text"] = self.text
-        if self.boxes:
+        if self.grounding_score is not None:  # a grounded prediction: one box or none
+            d["box"] = [float(x) for x in self.boxes[0]] if self.boxes else None
+            d["grounding_score"] = round(float(self.grounding_score), 6)
+            d["groundable"] = bool(self.grounding_score >= 0.5)
+        elif self.boxes:
             d["boxes"] = [[float(x) for x in b] for b in self.boxes]
         if self.score is not None:
             d["score"] = round(float(self.score), 6)
@@ -88,9 +97,11 @@ class Entity:
             start=int(d["start"]),
             end=int(d["end"]),
             type=str(d["type"]),
-            boxes=[tuple(float(x) for x in b) for b in d.get("boxes", [])],  # type: ignore[misc]
+            boxes=([tuple(float(x) for x in d["box"])] if d.get("box") is not None  # type: ignore[misc]
+                   else [tuple(float(x) for x in b) for b in d.get("boxes", [])]),
             score=d.get("score"),
             text=d.get("text"),
+            grounding_score=d.get("grounding_score"),
         )
 
 

@@ -1,0 +1,96 @@
+"""`mner data regions`: a tiny random DETR saved locally, generated and real images, the npz layout mner reads."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from mner.cli.main import app
+from mner.data.readers.regions import read_vinvl
+
+REAL_IMAGES = Path(__file__).parents[2] / ".." / "shared" / "data" / "images"
+
+
+@pytest.fixture(scope="module")
+def tiny_detr(tmp_path_factory):
+    from transformers import DetrConfig, DetrForObjectDetection, DetrImageProcessorPil, ResNetConfig
+    import torch
+
+    torch.manual_seed(0)
+    backbone = ResNetConfig(num_channels=3, embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1],
+                            out_features=["stage1", "stage2"])
+    config = DetrConfig(use_timm_backbone=False, use_pretrained_backbone=False, backbone_config=backbone, d_model=16,
+                        encoder_layers=1, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
+                        encoder_ffn_dim=16, decoder_ffn_dim=16, num_queries=12, num_labels=3,
+                        id2label={0: "person", 1: "logo", 2: "dog"}, label2id={"person": 0, "logo": 1, "dog": 2})
+    directory = tmp_path_factory.mktemp("tiny-detr")
+    DetrForObjectDetection(config).save_pretrained(directory)
+    DetrImageProcessorPil(size={"shortest_edge": 64, "longest_edge": 96}).save_pretrained(directory)
+    return directory
+
+
+def images_dir(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.new("RGB", (120, 80), (200, 30, 30)).save(folder / "red.jpg")
+    Image.new("RGB", (60, 90), (30, 200, 30)).save(folder / "green.png")
+    shutil.copyfile(folder / "red.jpg", folder / "red_copy.jpg")  # same content, another name
+    return folder
+
+
+def run(*args):
+    return CliRunner().invoke(app, ["data", "regions", *map(str, args), "--quiet"])
+
+
+def test_regions_written_in_the_vinvl_layout_cached_by_content_and_resumable(tmp_path, tiny_detr):
+    folder, out = images_dir(tmp_path), tmp_path / "regions"
+    result = run(folder, "--to", out, "--detector", tiny_detr, "--top-k", 5)
+    assert result.exit_code == 0, result.output
+    assert "3 images" in result.output and "2 detected" in result.output and "16 values" in result.output
+    regions = read_vinvl(out / "red.jpg.npz")
+    assert len(regions) == 5 and regions[0].feature.shape == (16,)
+    assert all(0 <= r.box[0] <= r.box[2] <= 120 and 0 <= r.box[1] <= r.box[3] <= 80 for r in regions)
+    assert {r.label for r in regions} <= {"person", "logo", "dog"}
+    scores = [r.score for r in regions]
+    assert scores == sorted(scores, reverse=True)
+    with np.load(out / "green.png.npz", allow_pickle=False) as data:
+        assert (int(data["image_w"]), int(data["image_h"]), int(data["num_boxes"])) == (60, 90, 5)
+    np.testing.assert_array_equal(np.load(out / "red.jpg.npz")["bounding_boxes"],
+                                  np.load(out / "red_copy.jpg.npz")["bounding_boxes"])
+    assert json.loads((out / "regions.json").read_text())["feature_dim"] == 16
+
+    again = run(folder, "--to", out, "--detector", tiny_detr, "--top-k", 5)
+    assert again.exit_code == 0 and "0 detected" in again.output  # resumed: everything from the content cache
+    other = run(folder, "--to", out, "--detector", tiny_detr, "--top-k", 3)
+    assert other.exit_code == 1 and "other settings" in other.output
+
+
+def test_bad_image_is_skipped_and_named(tmp_path, tiny_detr):
+    folder = images_dir(tmp_path)
+    (folder / "broken.jpg").write_bytes(b"not an image")
+    result = run(folder, "--to", tmp_path / "regions", "--detector", tiny_detr)
+    assert result.exit_code == 0, result.output
+    assert "broken.jpg" in result.output and not (tmp_path / "regions" / "broken.jpg.npz").exists()
+
+
+def test_missing_detector_and_folder_are_clear_errors(tmp_path, tiny_detr):
+    result = run(tmp_path / "nowhere", "--to", tmp_path / "r", "--detector", tiny_detr)
+    assert result.exit_code == 1 and "nowhere" in result.output
+    result = run(images_dir(tmp_path), "--to", tmp_path / "r", "--detector", tmp_path / "no-model")
+    assert result.exit_code == 1 and "cannot load detector" in result.output
+
+
+@pytest.mark.skipif(not REAL_IMAGES.is_dir(), reason="../shared/data/images absent")
+def test_real_tweet_images(tmp_path, tiny_detr):
+    folder = tmp_path / "real"
+    folder.mkdir()
+    for path in sorted(REAL_IMAGES.glob("*.jpg"))[:3]:  # some are PNG bytes under .jpg, as in the releases
+        shutil.copyfile(path, folder / path.name)
+    result = run(folder, "--to", tmp_path / "regions", "--detector", tiny_detr, "--top-k", 4)
+    assert result.exit_code == 0, result.output
+    for path in folder.iterdir():
+        assert len(read_vinvl(tmp_path / "regions" / f"{path.name}.npz")) == 4
