@@ -83,9 +83,24 @@ def score_tags(gold: list[list[str]], pred: list[list[str]], model: Any | None =
     return result
 
 
-def evaluate(model: Any, posts: list[Post], batch_size: int = 64, precision: str = "fp32") -> dict[str, Any]:
+PROTOCOLS = ("standard", "rgcn")
+
+
+def evaluate(model: Any, posts: list[Post], batch_size: int = 64, precision: str = "fp32",
+             protocol: str = "standard") -> dict[str, Any]:
+    """Scores of `model` on the labelled `posts`; `protocol="rgcn"` adds `rgcn_protocol`, the
+    per-batch-averaged F1 of R-GCN's released code (`mner.metrics.rgcn`), beside the micro F1."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
     labelled = [p for p in posts if p.tags is not None]
     if not labelled:
         raise ValueError("no post has gold tags: nothing to evaluate against")
     pred, _ = predict_tags(model, labelled, batch_size, precision)
-    return score_tags([p.tags or [] for p in labelled], pred, model, labelled)
+    gold = [p.tags or [] for p in labelled]
+    scores = score_tags(gold, pred, model, labelled)
+    if protocol == "rgcn":
+        from mner.metrics.rgcn import rgcn_protocol_scores
+
+        pieces = [subword_counts(model, p.tokens) if hasattr(model, "text_encoder") else None for p in labelled]
+        scores["rgcn_protocol"] = rgcn_protocol_scores(gold, pred, [c or [1] * len(g) for c, g in zip(pieces, gold)])
+    return scores
