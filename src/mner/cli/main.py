@@ -182,6 +182,10 @@ from mner.cli.llm import llm_app  # noqa: E402
 app.add_typer(augment_app, name="augment")
 app.add_typer(llm_app, name="llm")
 
+from mner.cli.index import index_app  # noqa: E402
+
+app.add_typer(index_app, name="index")
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app(sys.argv[1:])
