@@ -114,7 +114,12 @@ def build_model(model_cfg: dict[str, Any], labels: list[str], train_posts: list[
     elif model_cfg.get("fusion"):
         raise ValueError("model.fusion needs a model.visual module to fuse with")
     head = build_head(model_cfg["head"], word_dim, labels, weights)
+    context = None
+    if model_cfg.get("neighbours"):
+        from mner.builders_retrieval import build_neighbour_context
+
+        context = build_neighbour_context(model_cfg["neighbours"], encoder, train_posts, saved_dir)
     model = MnerModel(encoder, head, labels, word_shape, float(model_cfg.get("dropout", 0.1)),
-                      model_cfg.get("second_segment"), visual, fusion, prompt)
+                      model_cfg.get("second_segment"), visual, fusion, prompt, context)
     model.config = {"model": model_cfg}
     return model
