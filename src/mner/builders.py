@@ -119,7 +119,12 @@ def build_model(model_cfg: dict[str, Any], labels: list[str], train_posts: list[
         from mner.grounding.builders import build_grounding
 
         grounding = build_grounding(model_cfg["grounding"], word_dim, labels)
+    context = None
+    if model_cfg.get("neighbours"):
+        from mner.builders_retrieval import build_neighbour_context
+
+        context = build_neighbour_context(model_cfg["neighbours"], encoder, train_posts, saved_dir)
     model = MnerModel(encoder, head, labels, word_shape, float(model_cfg.get("dropout", 0.1)),
-                      model_cfg.get("second_segment"), visual, fusion, prompt, grounding)
+                      model_cfg.get("second_segment"), visual, fusion, prompt, grounding=grounding, context=context)
     model.config = {"model": model_cfg}
     return model

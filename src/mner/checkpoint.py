@@ -68,6 +68,8 @@ def write_model_files(model: MnerModel, directory: Path, metrics: dict[str, Any]
     model.text_encoder.save_assets(directory)
     if model.visual is not None and hasattr(model.visual, "save_assets"):
         model.visual.save_assets(directory)
+    if getattr(model, "context", None) is not None:  # the retrieval index the model reads from
+        model.context.save_assets(directory)
 
 
 def save_pretrained(model: MnerModel, directory: str | Path, metrics: dict[str, Any] | None = None) -> None:

@@ -96,15 +96,29 @@ def score_tags(gold: list[list[str]], pred: list[list[str]], model: Any | None =
     return result
 
 
-def evaluate(model: Any, posts: list[Post], batch_size: int = 64, precision: str = "fp32") -> dict[str, Any]:
+PROTOCOLS = ("standard", "rgcn")
+
+
+def evaluate(model: Any, posts: list[Post], batch_size: int = 64, precision: str = "fp32",
+             protocol: str = "standard") -> dict[str, Any]:
+    """Scores of `model` on the labelled `posts`; `protocol="rgcn"` adds `rgcn_protocol`, the
+    per-batch-averaged F1 of R-GCN's released code (`mner.metrics.rgcn`), beside the micro F1."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
     labelled = [p for p in posts if p.tags is not None]
     if not labelled:
         raise ValueError("no post has gold tags: nothing to evaluate against")
     pred, _, groundings = predict_grounded(model, labelled, batch_size, precision)
-    scores = score_tags([p.tags or [] for p in labelled], pred, model, labelled)
+    gold = [p.tags or [] for p in labelled]
+    scores = score_tags(gold, pred, model, labelled)
     if getattr(model, "grounding", None) is not None:
         from mner.grounding.scoring import grounded_predictions
         from mner.metrics.grounding import grounded_scores
 
         scores["grounded"] = grounded_scores(labelled, grounded_predictions(labelled, pred, groundings))
+    if protocol == "rgcn":
+        from mner.metrics.rgcn import rgcn_protocol_scores
+
+        pieces = [subword_counts(model, p.tokens) if hasattr(model, "text_encoder") else None for p in labelled]
+        scores["rgcn_protocol"] = rgcn_protocol_scores(gold, pred, [c or [1] * len(g) for c, g in zip(pieces, gold)])
     return scores

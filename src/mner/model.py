@@ -22,7 +22,7 @@ class MnerModel(nn.Module):
                  word_shape: WordShapeEmbedding | None = None, dropout: float = 0.1,
                  second_segment: str | None = None, visual: nn.Module | None = None,
                  fusion: nn.Module | None = None, prompt: nn.Module | None = None,
-                 grounding: nn.Module | None = None):
+                 grounding: nn.Module | None = None, context: Any | None = None):
         super().__init__()
         if (visual is None) != (fusion is None):
             raise ValueError("a visual module and a fusion come together")
@@ -37,9 +37,14 @@ class MnerModel(nn.Module):
         self.label_index = {label: i for i, label in enumerate(self.labels)}
         self.dropout = nn.Dropout(dropout)
         self.second_segment = second_segment
+        # posts -> posts with retrieved visual text (labelled neighbours, mner.retrieval); not a module:
+        # it holds an index, not weights, and is saved beside them
+        self.context = context
         self.config: dict[str, Any] = {}  # set by the builder; saved with the weights
 
     def batch(self, posts: list, with_labels: bool = True) -> Batch:
+        if self.context is not None:
+            posts = self.context(posts, training=self.training)
         return make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment,
                           self.visual, self.grounding)
 

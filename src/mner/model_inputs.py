@@ -16,7 +16,11 @@ from mner.data.post import Post
 def model_inputs(model_cfg: dict[str, Any]) -> list[str]:
     """The inputs a model's config reads: "text" always, then visual-text fields, "images", "regions"."""
     inputs = ["text"]
-    if model_cfg.get("second_segment"):
+    neighbours = model_cfg.get("neighbours") or {}
+    if neighbours and model_cfg.get("second_segment") == neighbours.get("field", "neighbours"):
+        if neighbours.get("append_to"):  # the model retrieves its neighbours itself; the post brings this
+            inputs.append(str(neighbours["append_to"]))
+    elif model_cfg.get("second_segment"):
         inputs.append(str(model_cfg["second_segment"]))
     visual = model_cfg.get("visual") or {}
     name = visual.get("name")

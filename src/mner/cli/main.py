@@ -59,6 +59,7 @@ def evaluate(
     batch_size: int = typer.Option(64, "--batch-size"),
     ablate: Optional[str] = typer.Option(None, "--ablate", help="zero-image | shuffle-image | no-visual-text"),
     precision: str = PRECISION_OPTION,
+    protocol: str = typer.Option("standard", "--protocol", help="standard | rgcn (adds R-GCN's per-batch F1)."),
 ) -> None:
     """Entity-level P/R/F1 (micro, per type) and token-level macro F1 on a labelled file."""
     from mner.data.loading import load_posts
@@ -74,7 +75,7 @@ def evaluate(
             from mner.ablations import ablate as ablate_posts
 
             posts = ablate_posts(posts, ablate)
-        scores = evaluate_posts(tagger.model, posts, batch_size, tagger.precision)
+        scores = evaluate_posts(tagger.model, posts, batch_size, tagger.precision, protocol)
         if ablate:
             scores["ablation"] = ablate
     except (FileNotFoundError, ValueError) as err:
@@ -89,6 +90,10 @@ def evaluate(
         from mner.metrics.grounding import format_grounded
 
         typer.echo("\n" + format_grounded(scores["grounded"]))
+    if "rgcn_protocol" in scores:
+        r = scores["rgcn_protocol"]
+        typer.echo(f"R-GCN protocol F1 {r['f1']:.2f} (mean over {r['batches']} batches of 64, "
+                   f"{r['posts_dropped']} posts dropped) vs micro F1 {scores['f1']:.2f}")
 
 
 @app.command()
@@ -187,6 +192,9 @@ from mner.cli.serve import bench_serve, serve  # noqa: E402
 
 app.command()(serve)
 app.command("bench-serve")(bench_serve)
+from mner.cli.index import index_app  # noqa: E402
+
+app.add_typer(index_app, name="index")
 
 
 def main() -> None:  # pragma: no cover - console entry point

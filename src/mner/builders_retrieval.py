@@ -1,0 +1,56 @@
+"""`model.neighbours` -> the labelled-neighbour context (mner.retrieval.neighbours).
+
+    neighbours:
+      name: context.neighbours.v1
+      key: text                # what posts are looked up by: text | caption | knowledge | text|caption
+      encoder: minilm-l6       # the sentence encoder of the index
+      k: 3                     # neighbours per post
+      max_subwords: 64         # cap on the serialised entities, in the tagger's subwords
+      none_share: 0.2          # share of training posts (per batch) that see no neighbours
+      with_text: false         # also write each neighbour's words before its entities
+      field: neighbours        # the visual-text name it fills (model.second_segment reads it)
+      append_to: null          # e.g. knowledge: the context follows that text, in the same field
+      knowledge_max_subwords: 64
+      index: null              # an index directory to use (rebuilt there if it is of other posts)
+      cache_dir: runs/index-cache   # else: <cache_dir>/<key>-<content hash>, shared by runs on the same posts
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mner.data.post import Post
+
+CONTEXTS = ("context.neighbours.v1",)
+
+
+def build_neighbour_context(cfg: dict[str, Any], encoder: Any, train_posts: list[Post] | None = None,
+                            saved_dir: Path | None = None, log: Any = print) -> Any:
+    from mner.retrieval.index import PostIndex, cached_index, posts_digest
+    from mner.retrieval.neighbours import INDEX_DIR, NeighbourContext
+
+    name = cfg.get("name", "context.neighbours.v1")
+    if name not in CONTEXTS:
+        raise ValueError(f"unknown model.neighbours.name {name!r}; choose from {CONTEXTS}")
+    key, sentence_encoder = str(cfg.get("key", "text")), str(cfg.get("encoder", "minilm-l6"))
+    if saved_dir is not None:
+        index = PostIndex.load(Path(saved_dir) / INDEX_DIR)
+    elif train_posts:
+        labelled = [p for p in train_posts if p.tokens and p.tags is not None]
+        directory = cfg.get("index") or Path(cfg.get("cache_dir") or "runs/index-cache") / (
+            f"{key.replace('|', '+')}-{posts_digest(labelled, key, sentence_encoder)}")
+        index, reused = cached_index(labelled, directory, key, sentence_encoder, log=log)
+        log(f"neighbours: {'reused' if reused else 'built'} the index of {len(labelled)} training posts in {directory}")
+    elif cfg.get("index"):
+        index = PostIndex.load(cfg["index"])
+    else:
+        raise ValueError("model.neighbours needs training posts (or model.neighbours.index) to build its bank from")
+    featurizer = getattr(encoder, "featurizer", None)
+    count_pieces = (lambda w: len(featurizer.word_pieces(w))) if featurizer is not None else None
+    cap = cfg.get("max_subwords", 64)
+    knowledge_cap = cfg.get("knowledge_max_subwords", 64)
+    return NeighbourContext(index, int(cfg.get("k", 3)), str(cfg.get("field", "neighbours")),
+                            int(cap) if cap is not None else None, float(cfg.get("none_share", 0.0)),
+                            bool(cfg.get("with_text", False)), cfg.get("append_to"),
+                            int(knowledge_cap) if knowledge_cap is not None else None, count_pieces)
