@@ -38,8 +38,10 @@ class MnerModel(nn.Module):
         self.config: dict[str, Any] = {}  # set by the builder; saved with the weights
 
     def batch(self, posts: list, with_labels: bool = True) -> Batch:
-        return make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment,
-                          self.visual)
+        batch = make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment,
+                           self.visual)
+        device = next(self.parameters()).device
+        return batch if device.type == "cpu" else batch.to(device)  # a GPU training step (mner.distributed)
 
     def emissions(self, batch: Batch) -> torch.Tensor:
         visual = self.visual(batch.visual_features) if self.visual is not None else None  # (b, v, dv), (b, v)
