@@ -140,3 +140,12 @@ def process_context() -> SingleProcess | ProcessGroup:
 
     state = PartialState(cpu=not torch.cuda.is_available())
     return ProcessGroup(state.process_index, state.num_processes, torch.device(state.device))
+
+
+def launcher_precision(config_precision: str | None) -> str:
+    """The training precision: the config's, or `accelerate launch --mixed_precision bf16`'s when
+    the config leaves it at fp32 (fp16 is refused by `mner.precision`: CPUs gain nothing from it
+    and bf16 needs no loss scaling)."""
+    chosen = str(config_precision or "fp32")
+    launcher = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+    return launcher if chosen == "fp32" and launcher not in ("no", "") else chosen

@@ -25,7 +25,7 @@ from mner.checkpoint import atomic_write_text, save_pretrained
 from mner.config import config_differences
 from mner.data.post import Post
 from mner.data.tags import bio_labels, entity_types, repair_bio
-from mner.distributed.context import ProcessContext, process_context
+from mner.distributed.context import ProcessContext, launcher_precision, process_context
 from mner.training.loop import Evaluation, train_epochs
 from mner.training.objectives import build_objective
 from mner.training.optim import build_optimizer
@@ -104,6 +104,8 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
     context = context or process_context()
     if not context.is_main:
         log = _silent
+    if launcher_precision(config["train"].get("precision")) != config["train"].get("precision", "fp32"):
+        config["train"]["precision"] = launcher_precision(config["train"].get("precision"))  # accelerate's flag
     run_dir = Path(config["output_dir"])
     checkpoint_dir = run_dir / "checkpoint"
     tcfg = config["train"]
