@@ -20,6 +20,7 @@ from pathlib import Path
 from mner.data.errors import DataFormatError
 from mner.data.post import Post
 from mner.data.readers.conll import IMGID_HEADER, is_empty_token
+from mner.data.readers.jsonl import check_string_list
 
 SUFFIX_KINDS = {".jsonl": "jsonl", ".txt": "conll", ".conll": "conll"}
 GLOB_CHARS = set("*?[")
@@ -77,6 +78,10 @@ def stream_jsonl(path: Path) -> Iterator[tuple[Post, int]]:
             raise DataFormatError(path, number, f"not valid JSON ({err.msg})") from None
         if not isinstance(item, dict) or not ("tokens" in item or "text" in item):
             raise DataFormatError(path, number, "expected an object with 'tokens' or 'text'")
+        if "tokens" in item:
+            check_string_list(path, number, item, "tokens")
+        elif not isinstance(item["text"], str):
+            raise DataFormatError(path, number, "'text' must be a string")
         try:
             post = as_post(item, index)
         except (KeyError, TypeError, ValueError) as err:
