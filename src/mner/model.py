@@ -45,8 +45,10 @@ class MnerModel(nn.Module):
     def batch(self, posts: list, with_labels: bool = True) -> Batch:
         if self.context is not None:
             posts = self.context(posts, training=self.training)
-        return make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment,
-                          self.visual, self.grounding)
+        batch = make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment,
+                           self.visual, self.grounding)
+        device = next(self.parameters()).device
+        return batch if device.type == "cpu" else batch.to(device)  # a GPU training step (mner.distributed)
 
     def emissions(self, batch: Batch) -> torch.Tensor:
         return self.head.emissions(self.dropout(self.word_states(batch)))  # (b, w, L)

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from mner.cli.data import data_app
+from mner.cli.scale import PROCESSES_OPTION
 
 app = typer.Typer(help="Multimodal named entity recognition for social-media posts.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -31,8 +32,13 @@ def train(
     overrides: Optional[list[str]] = typer.Argument(None, help="key.sub=value overrides, e.g. train.epochs=3"),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in output_dir."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    processes: int = PROCESSES_OPTION,
 ) -> None:
     """Train a model; writes a run folder (output_dir) holding the best model in best/."""
+    if processes > 1:
+        from mner.cli.scale import train_in_processes
+
+        return train_in_processes(processes, config, overrides or [], resume, quiet)
     from mner.config import load_config
     from mner.training.loop import TrainingError
     from mner.training.run import train_run
@@ -102,16 +108,22 @@ def predict(
     text: Optional[str] = typer.Argument(None, help="One post's text."),
     image: Optional[list[Path]] = typer.Option(None, "--image", help="Image(s) of the post."),
     caption: Optional[str] = typer.Option(None, "--caption", help="Caption of the post's image."),
-    input_path: Optional[Path] = typer.Option(None, "--input", help="JSONL posts (tokens or text per line)."),
-    output_path: Optional[Path] = typer.Option(None, "--output", help="Where to write predictions (JSONL)."),
+    input_path: Optional[Path] = typer.Option(None, "--input", help="JSONL posts (tokens or text per line), or "
+                                              "a directory or glob of .jsonl/.txt/.conll files."),
+    output_path: Optional[Path] = typer.Option(None, "--output", help="Where to write predictions (JSONL; a "
+                                               "directory for a directory or glob)."),
     batch_size: int = typer.Option(64, "--batch-size"),
     precision: str = PRECISION_OPTION,
+    processes: int = PROCESSES_OPTION,
 ) -> None:
-    """Entities of one post, or of every post of a JSONL file."""
+    """Entities of one post, of every post of a JSONL file, or of a corpus of files (docs/scale.md)."""
+    from mner.cli.scale import is_corpus_request, predict_corpus_command
     from mner.export import load_tagger
 
     if (text is None) == (input_path is None):
         _fail("give either a TEXT or --input FILE")
+    if is_corpus_request(input_path, output_path, processes):
+        return predict_corpus_command(run_dir, input_path, output_path, processes, batch_size, precision)
     try:
         tagger = load_tagger(run_dir, batch_size=batch_size, precision=precision)
     except (FileNotFoundError, ValueError) as err:

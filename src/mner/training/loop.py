@@ -15,7 +15,9 @@ from typing import Any
 import torch
 
 from mner.data.post import Post
-from mner.evaluation import encoder_lengths, evaluate
+from mner.distributed.context import ProcessContext, SingleProcess
+from mner.distributed.sharding import evaluate_sharded, shard_batch
+from mner.evaluation import encoder_lengths
 from mner.precision import check_precision, precision_context
 from mner.training.modality_dropout import drop_inputs
 from mner.training.objectives import TaggingObjective
@@ -52,15 +54,18 @@ def bucket_lengths(model: Any, posts: list[Post], bucket: bool | str) -> list[in
 
 def train_epochs(model: Any, optimizer: torch.optim.Optimizer, schedule: LrSchedule, train: list[Post],
                  dev: list[Post], cfg: dict[str, Any], start_epoch: int = 0, best_f1: float = -1.0,
-                 progress_bar: bool = True, objective: Any = None) -> Iterator[Evaluation]:
+                 progress_bar: bool = True, objective: Any = None,
+                 context: ProcessContext | None = None) -> Iterator[Evaluation]:
     """Train from `start_epoch` to `cfg['epochs']`, evaluating on `dev` after each epoch.
 
     `objective(model, posts) -> loss` is what each step minimises (`mner.training.objectives`;
-    default: the head's loss on the gold tags).
+    default: the head's loss on the gold tags). `context` (`mner.distributed`): the processes
+    that share each global batch; by default this one alone.
     """
     from tqdm.auto import tqdm
 
     objective = objective or TaggingObjective()
+    context = context or SingleProcess()
     dropout_share = float(cfg.get("modality_dropout") or 0.0)
 
     bucket = cfg.get("bucket_by_length", True)
@@ -75,26 +80,31 @@ def train_epochs(model: Any, optimizer: torch.optim.Optimizer, schedule: LrSched
         model.train()
         started = time.perf_counter()
         batches = epoch_batches(lengths, cfg["batch_size"], int(cfg["seed"]), epoch, bool(bucket))
-        total_loss, bar = 0.0, tqdm(batches, desc=f"epoch {epoch + 1}", disable=not progress_bar, leave=False)
+        total_loss, bar = 0.0, tqdm(batches, desc=f"epoch {epoch + 1}", disable=not (progress_bar and context.is_main),
+                                leave=False)
         for ids in bar:
             scale = schedule.apply(optimizer, step)
             posts = drop_inputs([train[i] for i in ids], dropout_share, int(cfg["seed"]), epoch, step)
-            with precision_context(precision, device):  # forward + loss only; backward follows autocast's casts
-                loss = objective(model, posts)
-            if not torch.isfinite(loss):
-                raise TrainingError(f"loss became {loss.item()} at epoch {epoch + 1}, step {step}: lower the "
-                                    "learning rates (train.lr.*) or keep train.grad_clip > 0")
+            posts, share = shard_batch(posts, context)  # this process's part of the global batch
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss = None
+            if posts:
+                with precision_context(precision, device):  # forward + loss only; backward follows autocast's casts
+                    loss = objective(model, posts) * share
+                loss.backward()
+            step_loss = context.sync_gradients(model, loss)  # the global batch's loss (and gradient)
+            if not math.isfinite(step_loss):
+                raise TrainingError(f"loss became {step_loss} at epoch {epoch + 1}, step {step}: lower the "
+                                    "learning rates (train.lr.*) or keep train.grad_clip > 0")
             if clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             optimizer.step()
-            total_loss += loss.item()
+            total_loss += step_loss
             step += 1
-            bar.set_postfix(loss=f"{loss.item():.3f}", best_f1=f"{max(best_f1, 0):.2f}")
+            bar.set_postfix(loss=f"{step_loss:.3f}", best_f1=f"{max(best_f1, 0):.2f}")
         train_seconds = time.perf_counter() - started
         # dev is scored in fp32 whatever the training precision: the figure a user loading the model gets
-        scores = evaluate(model, dev, cfg.get("eval_batch_size", 64))
+        scores = evaluate_sharded(model, dev, cfg.get("eval_batch_size", 64), context)
         schedule.on_evaluation(scores["f1"])
         if scores["n_pred"] == 0 and scores["n_gold"] > 0:
             all_o_evals += 1

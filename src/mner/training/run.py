@@ -25,6 +25,7 @@ from mner.checkpoint import atomic_write_text, save_pretrained
 from mner.config import config_differences
 from mner.data.post import Post
 from mner.data.tags import bio_labels, entity_types, repair_bio
+from mner.distributed.context import ProcessContext, launcher_precision, process_context
 from mner.training.loop import Evaluation, train_epochs
 from mner.training.objectives import build_objective
 from mner.training.optim import build_optimizer
@@ -93,8 +94,18 @@ def checkpoint_config_changes(run_dir: Path, config: dict[str, Any]) -> list[str
 
 
 def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool = True,
-              log: Any = print, train_posts: list[Post] | None = None, dev_posts: list[Post] | None = None) -> dict[str, Any]:
-    """Train per `config`; return the summary (best dev scores, timing)."""
+              log: Any = print, train_posts: list[Post] | None = None, dev_posts: list[Post] | None = None,
+              context: ProcessContext | None = None) -> dict[str, Any]:
+    """Train per `config`; return the summary (best dev scores, timing).
+
+    Under a launcher (`mner.distributed`) every process runs this; only the main one logs and
+    writes, all of them read the same data, start from the same weights and stop together.
+    """
+    context = context or process_context()
+    if not context.is_main:
+        log = _silent
+    if launcher_precision(config["train"].get("precision")) != config["train"].get("precision", "fp32"):
+        config["train"]["precision"] = launcher_precision(config["train"].get("precision"))  # accelerate's flag
     run_dir = Path(config["output_dir"])
     checkpoint_dir = run_dir / "checkpoint"
     tcfg = config["train"]
@@ -122,19 +133,24 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
     labels = bio_labels(sorted(entity_types([t for p in train + dev for t in (p.tags or [])])))
     model = build_model(config["model"], labels, train, use_class_weights=bool(tcfg.get("class_weighting")))
     model.config = {**config, "model": config["model"]}
+    if context.world_size > 1:
+        model.to(context.device)
+        context.broadcast_parameters(model)
+        torch.manual_seed(int(tcfg["seed"]) + 7919 * context.rank)  # each process its own dropout masks
     optimizer = build_optimizer(model, tcfg["lr"], float(tcfg.get("weight_decay", 0.0)))
     steps_per_epoch = -(-len(train) // int(tcfg["batch_size"]))
     schedule = LrSchedule(tcfg.get("scheduler") or {}, steps_per_epoch * int(tcfg["epochs"]), steps_per_epoch)
 
     start_epoch, best_f1, bad_epochs, elapsed = 0, -1.0, 0, 0.0
     if resume and checkpoint_dir.exists():
-        progress = load_training_checkpoint(checkpoint_dir, model, optimizer)
+        progress = load_training_checkpoint(checkpoint_dir, model, optimizer, context.rank)
         start_epoch, best_f1 = progress["epoch"], progress["best_f1"]
         bad_epochs, elapsed = progress["bad_epochs"], progress["train_seconds"]
         schedule.state = progress["schedule"]
         log(f"resuming {run_dir} after epoch {start_epoch} (best dev F1 so far {best_f1:.2f})")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+    if context.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
     log(f"training on {len(train)} posts, evaluating on {len(dev)}; labels: {', '.join(labels)}")
 
     metrics_csv = run_dir / "metrics.csv"
@@ -144,13 +160,15 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
             history = [r for r in csv.DictReader(handle) if int(r["epoch"]) <= start_epoch]
     stopped_early = False
     for ev in train_epochs(model, optimizer, schedule, train, dev, tcfg, start_epoch, best_f1, progress_bar,
-                           objective):
+                           objective, context):
         elapsed += ev.seconds
         history.append(_csv_row(ev))
-        _write_csv(metrics_csv, history)
+        if context.is_main:
+            _write_csv(metrics_csv, history)
         if ev.is_best:
             best_f1, bad_epochs = ev.scores["f1"], 0
-            save_pretrained(model, run_dir / "best", {"epoch": ev.epoch, "dev": ev.scores})
+            if context.is_main:
+                save_pretrained(model, run_dir / "best", {"epoch": ev.epoch, "dev": ev.scores})
         else:
             bad_epochs += 1
         log(f"epoch {ev.epoch}: loss {ev.train_loss:.4f}  dev P {ev.scores['precision']:.2f} "
@@ -158,16 +176,24 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
             f"[{ev.seconds:.0f}s]")
         progress = {"epoch": ev.epoch, "best_f1": best_f1, "bad_epochs": bad_epochs, "train_seconds": elapsed,
                     "schedule": schedule.state, "last_scores": {"epoch": ev.epoch, "dev": ev.scores}}
-        save_training_checkpoint(checkpoint_dir, model, optimizer, progress)
-        if bad_epochs >= int(tcfg.get("patience", 0) or 10**9):
+        rng_states = context.gather_tensor(torch.get_rng_state())
+        if context.is_main:
+            save_training_checkpoint(checkpoint_dir, model, optimizer, progress, rng_states)
+        if context.main_decides(bad_epochs >= int(tcfg.get("patience", 0) or 10**9)):
             log(f"early stop: no better dev F1 for {bad_epochs} epochs")
             stopped_early = True
             break
+    context.barrier()  # best/ is written
     best = json.loads((run_dir / "best" / "metrics.json").read_text(encoding="utf-8"))
     summary = {"best_epoch": best["epoch"], "dev": best["dev"], "epochs_run": len(history),
                "train_seconds": round(elapsed, 1), "stopped_early": stopped_early}
-    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
+    if context.is_main:
+        atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
     return summary
+
+
+def _silent(*_: Any) -> None:
+    pass
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -45,23 +45,32 @@ def optimizer_from_flat(optimizer: torch.optim.Optimizer, tensors: dict[str, tor
 
 
 def save_training_checkpoint(directory: Path, model: Any, optimizer: torch.optim.Optimizer,
-                             progress: dict[str, Any]) -> None:
+                             progress: dict[str, Any], rng_states: list[torch.Tensor] | None = None) -> None:
+    """`rng_states`: every training process's torch RNG, in rank order (default: this one's)."""
     def write(tmp: Path) -> None:
         write_model_files(model, tmp, progress.get("last_scores"))
         tensors, meta = optimizer_to_flat(optimizer)
-        tensors["rng.torch"] = torch.get_rng_state()
+        for rank, rng in enumerate(rng_states or [torch.get_rng_state()]):
+            tensors[rng_key(rank)] = rng.cpu()
         save_file(tensors, str(tmp / "trainer.safetensors"))
         (tmp / "trainer_state.json").write_text(json.dumps({**meta, "progress": progress}, indent=1), encoding="utf-8")
 
     atomic_directory(directory, write)
 
 
-def load_training_checkpoint(directory: Path, model: Any, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Restore weights, optimiser and RNG in place; return the saved progress dict."""
+def rng_key(rank: int) -> str:
+    return "rng.torch" if rank == 0 else f"rng.torch.rank{rank}"  # rank 0's name predates multi-process runs
+
+
+def load_training_checkpoint(directory: Path, model: Any, optimizer: torch.optim.Optimizer,
+                             rank: int = 0) -> dict[str, Any]:
+    """Restore weights, optimiser and this process's RNG in place; return the saved progress dict.
+    (A process the saving run did not have keeps the RNG it was seeded with.)"""
     weights = load_file(str(directory / "model.safetensors"))
     model.load_state_dict(weights, strict=True)
     tensors = load_file(str(directory / "trainer.safetensors"))
     meta = json.loads((directory / "trainer_state.json").read_text(encoding="utf-8"))
     optimizer_from_flat(optimizer, tensors, meta)
-    torch.set_rng_state(tensors["rng.torch"])
+    if rng_key(rank) in tensors:
+        torch.set_rng_state(tensors[rng_key(rank)])
     return meta["progress"]

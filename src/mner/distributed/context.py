@@ -1,0 +1,151 @@
+"""Who am I among the training processes, and the few collectives training needs.
+
+`process_context()` returns `SingleProcess` (no process group, every helper a no-op or
+an identity, so one process trains exactly as it always did) unless the process was
+started by a launcher (`accelerate launch`, `torchrun`, `mner train --processes N`, SLURM
+via either), which sets `WORLD_SIZE`. Then it returns `ProcessGroup`, whose process group
+Accelerate's `PartialState` sets up: gloo on CPUs, nccl on CUDA GPUs, one or many nodes.
+
+Gradients are summed with one `all_reduce` over a flat buffer per step rather than by
+wrapping the model in DistributedDataParallel: the model is driven through `model.loss`
+and `model.batch` (not `forward`), which DDP's hooks do not see, and the flat buffer
+also carries the step's loss, so every process learns the global loss (and a NaN on any
+process stops all of them together) at no extra cost. Nothing here pickles: objects
+travel as JSON bytes in uint8 tensors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Protocol
+
+import torch
+
+
+class ProcessContext(Protocol):
+    rank: int
+    world_size: int
+    is_main: bool
+    device: torch.device
+
+    def barrier(self) -> None: ...
+    def sync_gradients(self, model: torch.nn.Module, loss: torch.Tensor | None) -> float: ...
+    def gather_json(self, value: Any) -> list[Any]: ...
+    def gather_tensor(self, tensor: torch.Tensor) -> list[torch.Tensor]: ...
+    def broadcast_parameters(self, model: torch.nn.Module) -> None: ...
+    def main_decides(self, flag: bool) -> bool: ...
+
+
+class SingleProcess:
+    """One process: nothing to synchronise."""
+
+    rank, world_size, is_main = 0, 1, True
+
+    def __init__(self, device: str | torch.device = "cpu"):
+        self.device = torch.device(device)
+
+    def barrier(self) -> None:
+        pass
+
+    def sync_gradients(self, model: torch.nn.Module, loss: torch.Tensor | None) -> float:
+        return float(loss.item()) if loss is not None else 0.0
+
+    def gather_json(self, value: Any) -> list[Any]:
+        return [value]
+
+    def gather_tensor(self, tensor: torch.Tensor) -> list[torch.Tensor]:
+        return [tensor]
+
+    def broadcast_parameters(self, model: torch.nn.Module) -> None:
+        pass
+
+    def main_decides(self, flag: bool) -> bool:
+        return flag
+
+
+class ProcessGroup:
+    """One of `world_size` processes of an initialised torch.distributed process group."""
+
+    def __init__(self, rank: int, world_size: int, device: torch.device):
+        self.rank, self.world_size, self.device = rank, world_size, device
+        self.is_main = rank == 0
+
+    def barrier(self) -> None:
+        torch.distributed.barrier()
+
+    def sync_gradients(self, model: torch.nn.Module, loss: torch.Tensor | None) -> float:
+        """Sum every process's gradients (each loss already weighted by its share of the global
+        batch, `mner.distributed.sharding`); return the global batch's loss.
+
+        A parameter no process produced a gradient for keeps `grad=None`, as it would in one
+        process (AdamW skips it: no decay, no moment update).
+        """
+        params = [p for p in model.parameters() if p.requires_grad]
+        zero = torch.zeros(1, device=self.device)
+        grads = [p.grad.reshape(-1).float() if p.grad is not None else zero.expand(p.numel()) for p in params]
+        had = torch.tensor([float(p.grad is not None) for p in params], device=self.device)  # (n_tensors,)
+        value = loss.detach().reshape(1).float() if loss is not None else zero
+        flat = torch.cat(grads + [had, value])  # (n_values + n_tensors + 1,) one collective per step
+        torch.distributed.all_reduce(flat)
+        offset = 0
+        for p, count in zip(params, flat[-1 - len(params) : -1].tolist()):
+            n = p.numel()
+            p.grad = flat[offset : offset + n].view_as(p).to(p.dtype) if count > 0 else None
+            offset += n
+        return float(flat[-1].item())
+
+    def gather_json(self, value: Any) -> list[Any]:
+        """Every process's `value` (JSON-serialisable), in rank order, on every process."""
+        data = torch.frombuffer(bytearray(json.dumps(value).encode("utf-8")), dtype=torch.uint8).to(self.device)
+        sizes = self.gather_tensor(torch.tensor([data.numel()], device=self.device))
+        width = int(max(s.item() for s in sizes))
+        padded = torch.zeros(width, dtype=torch.uint8, device=self.device)
+        padded[: data.numel()] = data
+        return [json.loads(chunk[: int(n.item())].cpu().numpy().tobytes().decode("utf-8"))
+                for chunk, n in zip(self.gather_tensor(padded), sizes)]
+
+    def gather_tensor(self, tensor: torch.Tensor) -> list[torch.Tensor]:
+        """Every process's tensor (same shape and dtype on all), in rank order."""
+        tensor = tensor.to(self.device)
+        out = [torch.empty_like(tensor) for _ in range(self.world_size)]
+        torch.distributed.all_gather(out, tensor)
+        return out
+
+    def broadcast_parameters(self, model: torch.nn.Module) -> None:
+        """Start every process from the main process's weights (what DDP does on wrapping)."""
+        for tensor in list(model.parameters()) + list(model.buffers()):
+            torch.distributed.broadcast(tensor.data, src=0)
+
+    def main_decides(self, flag: bool) -> bool:
+        """The main process's `flag` on every process (e.g. stop early), so none waits alone."""
+        value = torch.tensor([1 if flag else 0], device=self.device)
+        torch.distributed.broadcast(value, src=0)
+        return bool(value.item())
+
+
+def launched_world_size() -> int:
+    """How many processes a launcher started (1 when none did)."""
+    for name in ("WORLD_SIZE", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE"):
+        if os.environ.get(name):
+            return int(os.environ[name])
+    return 1
+
+
+def process_context() -> SingleProcess | ProcessGroup:
+    """The context of this process: a `ProcessGroup` under a launcher, else `SingleProcess`."""
+    if launched_world_size() <= 1:
+        return SingleProcess()
+    from accelerate import PartialState
+
+    state = PartialState(cpu=not torch.cuda.is_available())
+    return ProcessGroup(state.process_index, state.num_processes, torch.device(state.device))
+
+
+def launcher_precision(config_precision: str | None) -> str:
+    """The training precision: the config's, or `accelerate launch --mixed_precision bf16`'s when
+    the config leaves it at fp32 (fp16 is refused by `mner.precision`: CPUs gain nothing from it
+    and bf16 needs no loss scaling)."""
+    chosen = str(config_precision or "fp32")
+    launcher = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+    return launcher if chosen == "fp32" and launcher not in ("no", "") else chosen
