@@ -9,6 +9,19 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from mner.data.safe_paths import rootless_problem
+
+
+def check_image_names(path: Path, line_no: int, item: dict[str, Any]) -> None:
+    """Image names in the input are untrusted (`mner.data.safe_paths`): relative, never climbing."""
+    images = item.get("images", [])
+    if not isinstance(images, list) or not all(isinstance(name, str) for name in images):
+        raise ValueError(f"{path}:{line_no}: 'images' must be a list of file names")
+    for name in images:
+        problem = rootless_problem(name)
+        if problem is not None:
+            raise ValueError(f"{path}:{line_no}: unsafe image name {name!r}: {problem}")
+
 
 def read_jsonl_items(path: Path) -> list[dict[str, Any]]:
     items = []
@@ -22,6 +35,7 @@ def read_jsonl_items(path: Path) -> list[dict[str, Any]]:
                 raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
             if not isinstance(item, dict) or not ("tokens" in item or "text" in item):
                 raise ValueError(f"{path}:{line_no}: expected an object with 'tokens' or 'text'")
+            check_image_names(path, line_no, item)
             items.append(item)
     return items
 
