@@ -4,3 +4,4 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "data"))  # data_image_factory
+sys.path.insert(0, str(Path(__file__).parent))  # post_strategies
