@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from mner.crash_points import crash_point
 from mner.data.post import Post
 from mner.evaluation import encoder_lengths, evaluate
 from mner.precision import check_precision, precision_context
@@ -91,6 +92,7 @@ def train_epochs(model: Any, optimizer: torch.optim.Optimizer, schedule: LrSched
             optimizer.step()
             total_loss += loss.item()
             step += 1
+            crash_point("train.step")
             bar.set_postfix(loss=f"{loss.item():.3f}", best_f1=f"{max(best_f1, 0):.2f}")
         train_seconds = time.perf_counter() - started
         # dev is scored in fp32 whatever the training precision: the figure a user loading the model gets
