@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from mner.crash_points import crash_point
 from mner.model import MnerModel
 
 
@@ -35,18 +36,51 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def previous_copy(target: Path) -> Path:
+    """Where `atomic_directory` parks the old `target` for the instant of the swap."""
+    return target.with_name(f".{target.name}.old")
+
+
+def recover_directory(target: str | Path, remove_leftovers: bool = False) -> bool:
+    """Undo a crash in the middle of `atomic_directory`'s swap; True if something was recovered.
+
+    A kill between its two renames leaves `target` missing and its previous
+    version at ``.<name>.old``: that complete copy is put back. With
+    `remove_leftovers` (only the run's owner, on resume: a reader must not delete
+    what a live writer is writing) half-written ``.<name>.tmp-*`` siblings go too.
+    """
+    target = Path(target)
+    recovered = False
+    old = previous_copy(target)
+    if not target.exists() and old.is_dir():
+        os.replace(old, target)
+        recovered = True
+    if remove_leftovers and target.parent.is_dir():
+        for leftover in target.parent.glob(f".{target.name}.tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+    return recovered
+
+
 def atomic_directory(target: Path, write: Any) -> None:
-    """Call `write(tmp_dir)`, then swap tmp_dir into `target` by rename."""
+    """Call `write(tmp_dir)`, then swap tmp_dir into `target` by rename.
+
+    A kill at any moment leaves either the old or the new complete directory:
+    before the swap `target` is untouched; between the two renames the old one
+    waits at ``.<name>.old``, which `recover_directory` puts back.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    recover_directory(target)  # an earlier crash mid-swap: put the complete copy back first
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
     try:
         write(tmp)
-        old = target.with_name(f".{target.name}.old")
+        crash_point(f"{target.name}.written")
+        old = previous_copy(target)
         if old.exists():
             shutil.rmtree(old)
         if target.exists():
             os.replace(target, old)
+        crash_point(f"{target.name}.swap")
         os.replace(tmp, target)
         if old.exists():
             shutil.rmtree(old)
@@ -81,6 +115,7 @@ def from_pretrained(directory: str | Path, device: str = "cpu") -> MnerModel:
     from mner.export.int8 import maybe_quantize
 
     directory = Path(directory)
+    recover_directory(directory)
     for name in ("config.json", "labels.json", "model.safetensors"):
         if not (directory / name).exists():
             raise FileNotFoundError(f"{directory} is not an mner model directory: {name} is missing")

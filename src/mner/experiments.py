@@ -44,6 +44,7 @@ import yaml
 
 from mner.checkpoint import atomic_write_text
 from mner.config import config_differences, config_digest, load_config
+from mner.crash_points import crash_point
 from mner.metrics import format_mean_std, mean_std
 
 
@@ -153,6 +154,7 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
                 continue
             ledger.record(variant, seed, digest, summary, code)
             _write_results(out, finished_results(grid, threads))  # the table so far, after each run trained here
+            crash_point("grid.run_done")
     if claimed_elsewhere:
         log(f"{claimed_elsewhere} run(s) were claimed by other processes; the table shows those finished by now")
     # read from disk, not gathered on the way: runs other processes finished while this one

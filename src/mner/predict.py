@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mner.checkpoint import from_pretrained
+from mner.checkpoint import from_pretrained, recover_directory
 from mner.data.post import Entity, Post
 from mner.data.tags import bio_to_spans
 from mner.data.tokenize import tokenize
@@ -23,6 +23,7 @@ from mner.precision import check_precision
 def resolve_model_dir(path: str | Path) -> Path:
     """A run folder holds the model in `best/`; a model directory is itself."""
     path = Path(path)
+    recover_directory(path / "best")  # a run killed mid-save of best/: its previous copy comes back
     if (path / "model.safetensors").exists():
         return path
     if (path / "best" / "model.safetensors").exists():

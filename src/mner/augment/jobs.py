@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mner.augment.cache import AnswerCache
+from mner.crash_points import crash_point
 
 
 class JobFailure(Exception):
@@ -84,6 +85,7 @@ def run_jobs(jobs: Sequence[Job], cache: AnswerCache, *, concurrency: int = 4, d
     def run_one(i: int) -> dict[str, Any]:
         value = jobs[i].run()
         cache.put(jobs[i].key, value)
+        crash_point("augment.answer")
         return value
 
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="mner-augment")

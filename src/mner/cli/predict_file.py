@@ -9,20 +9,35 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from mner.data.readers.lines import raise_problems, read_lines
+from mner.data.safe_paths import rootless_problem
+
+
+def check_image_names(path: Path, line_no: int, item: dict[str, Any]) -> None:
+    """Image names in the input are untrusted (`mner.data.safe_paths`): relative, never climbing."""
+    images = item.get("images", [])
+    if not isinstance(images, list) or not all(isinstance(name, str) for name in images):
+        raise ValueError(f"{path}:{line_no}: 'images' must be a list of file names")
+    for name in images:
+        problem = rootless_problem(name)
+        if problem is not None:
+            raise ValueError(f"{path}:{line_no}: unsafe image name {name!r}: {problem}")
+
 
 def read_jsonl_items(path: Path) -> list[dict[str, Any]]:
+    """The input's objects; a bad line (JSON, encoding, image names) is a ValueError naming file:line."""
     items = []
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
-            if not isinstance(item, dict) or not ("tokens" in item or "text" in item):
-                raise ValueError(f"{path}:{line_no}: expected an object with 'tokens' or 'text'")
-            items.append(item)
+    for line_no, line in read_lines(path, raise_problems(path)):  # UTF-8 (BOM or not); UTF-16 named
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
+        if not isinstance(item, dict) or not ("tokens" in item or "text" in item):
+            raise ValueError(f"{path}:{line_no}: expected an object with 'tokens' or 'text'")
+        check_image_names(path, line_no, item)
+        items.append(item)
     return items
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from mner.data.errors import DataFormatError, ImageError, Problem
 from mner.data.images import EXTENSION_FORMATS, extension_mismatch, load_image, sniff_image_format
 from mner.data.readers.building import resolve_images
+from mner.data.safe_paths import UnsafePathError, is_inside, name_problem
 from mner.data.readers.cmner import index_images_by_post
 from mner.data.readers.conll import IMGID_HEADER, WID_HEADER, ConllBlock, scan_conll
 from mner.data.readers.detect import data_files, detect_format, resolve_kind
@@ -95,6 +96,8 @@ def check_gmner_boxes(found: ProblemList, path: Path, blocks: list[ConllBlock]) 
         found.add(path, None, f"GMNER boxes folder {xml_dir} not found (expected xml/<image_id>.xml beside the file)")
         return
     for block in blocks:
+        if name_problem(f"{block.post_id}.xml") is not None or not is_inside(xml_dir / f"{block.post_id}.xml", xml_dir):
+            continue  # the image check reports the id that climbs out
         xml_path = xml_dir / f"{block.post_id}.xml"
         if not xml_path.is_file():
             continue
@@ -126,7 +129,9 @@ JSON_LAYOUTS: Mapping[str, tuple[str, JsonPostBuilder]] = {
 }
 
 
-def check_json_lines(found: ProblemList, path: Path, fmt: str) -> list[PostRecord]:
+def check_json_lines(
+    found: ProblemList, path: Path, fmt: str, images_dir: str | PathLike[str] | None
+) -> list[PostRecord]:
     tags_key, build = JSON_LAYOUTS[fmt]
     records: list[PostRecord] = []
     for line, obj in iter_json_objects(path, found.sink(path)):
@@ -138,7 +143,7 @@ def check_json_lines(found: ProblemList, path: Path, fmt: str) -> list[PostRecor
         has_tag_errors = any(p.is_error for p in tag_problems.problems)
         try:  # the strict builder checks everything else; tags only when they had no error above
             post = build(path, line, {**obj, tags_key: None} if has_tag_errors else obj,
-                         images_dir=None, type_map=None, repair="begin")  # fmt: skip
+                         images_dir=images_dir, type_map=None, repair="begin")  # fmt: skip
         except DataFormatError as err:
             found.add(path, line, err.problem)
             continue
@@ -146,9 +151,25 @@ def check_json_lines(found: ProblemList, path: Path, fmt: str) -> list[PostRecor
     return records
 
 
-def check_images(found: ProblemList, path: Path, records: list[PostRecord], images_dir: str | PathLike[str]) -> None:
+def safe_images(found: ProblemList, path: Path, record: PostRecord, images_dir: str | PathLike[str] | None) -> list[str]:
+    """The record's images as paths; each name that would leave the folder is a problem instead."""
+    images = []
+    for name in record.images:
+        try:
+            images += resolve_images([name], images_dir)
+        except UnsafePathError as err:
+            found.add(path, record.line, f"post {record.id!r}: image {err}")
+    return images
+
+
+def check_images(
+    found: ProblemList, path: Path, records: list[PostRecord], images_dir: str | PathLike[str] | None
+) -> None:
     for record in records:
-        for image in resolve_images(record.images, images_dir):
+        images = safe_images(found, path, record, images_dir)
+        if images_dir is None:
+            continue  # names checked; no folder to look for the files in
+        for image in images:
             where = f"post {record.id!r}: image {image}"
             if not Path(image).is_file():
                 found.add(path, record.line, f"{where}: missing")
@@ -166,12 +187,11 @@ def validate_posts(path: Path, fmt: str | None, images_dir: str | PathLike[str] 
     fmt = fmt or detect_format(path)
     found = ProblemList()
     if fmt in JSON_LAYOUTS:
-        records = check_json_lines(found, path, fmt)
+        records = check_json_lines(found, path, fmt, images_dir)
     else:
         records = check_conll(found, path, fmt, images_dir)
     check_duplicate_ids(found, path, records)
-    if images_dir is not None:
-        check_images(found, path, records, images_dir)
+    check_images(found, path, records, images_dir)
     # The text file first, then its xml files; by line within each file.
     return sorted(found.problems, key=lambda p: (p.path != str(path), p.path, p.line or 0))
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from mner.crash_points import crash_point
 from mner.data.post import Post
 from mner.distributed.context import ProcessContext, SingleProcess
 from mner.distributed.sharding import evaluate_sharded, shard_batch
@@ -101,6 +102,7 @@ def train_epochs(model: Any, optimizer: torch.optim.Optimizer, schedule: LrSched
             optimizer.step()
             total_loss += step_loss
             step += 1
+            crash_point("train.step")
             bar.set_postfix(loss=f"{step_loss:.3f}", best_f1=f"{max(best_f1, 0):.2f}")
         train_seconds = time.perf_counter() - started
         # dev is scored in fp32 whatever the training precision: the figure a user loading the model gets

@@ -21,8 +21,9 @@ import torch
 import yaml
 
 from mner.builders import build_model
-from mner.checkpoint import atomic_write_text, save_pretrained
+from mner.checkpoint import atomic_write_text, recover_directory, save_pretrained
 from mner.config import config_differences
+from mner.crash_points import crash_point
 from mner.data.post import Post
 from mner.data.tags import bio_labels, entity_types, repair_bio
 from mner.distributed.context import ProcessContext, launcher_precision, process_context
@@ -111,6 +112,9 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
     tcfg = config["train"]
     if tcfg.get("threads"):
         torch.set_num_threads(int(tcfg["threads"]))
+    if resume:  # a kill mid-save: the previous complete checkpoint/ and best/ come back
+        for folder in (checkpoint_dir, run_dir / "best"):
+            recover_directory(folder, remove_leftovers=True)
     if not resume and checkpoint_dir.exists():
         raise FileExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another "
                               "output_dir")
@@ -165,6 +169,7 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
         history.append(_csv_row(ev))
         if context.is_main:
             _write_csv(metrics_csv, history)
+        crash_point("metrics.written")
         if ev.is_best:
             best_f1, bad_epochs = ev.scores["f1"], 0
             if context.is_main:

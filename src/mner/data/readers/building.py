@@ -7,12 +7,12 @@ derived from tags, and how image names become paths.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from os import PathLike
 
 from mner.data.errors import DataFormatError
 from mner.data.post import Entity, Post, SourceRef
+from mner.data.safe_paths import UnsafePathError, check_name, resolve_inside
 from mner.data.tags import REPAIR_POLICIES, TagError, bio_to_spans, normalize_tag, parse_tag, repair_bio
 
 
@@ -22,10 +22,14 @@ def check_repair_policy(repair: str) -> None:
 
 
 def resolve_images(names: Sequence[str], images_dir: str | PathLike[str] | None) -> list[str]:
-    """Image names as given, or absolute paths under `images_dir` when one is given."""
+    """Image names as given, or absolute paths under `images_dir` when one is given.
+
+    Names come from the data, so they are untrusted (`mner.data.safe_paths`): one
+    that would resolve outside `images_dir` raises `UnsafePathError`.
+    """
     if images_dir is None:
-        return [str(n) for n in names]
-    return [n if os.path.isabs(n) else os.path.abspath(os.path.join(images_dir, n)) for n in names]
+        return [check_name(str(n)) for n in names]
+    return [str(resolve_inside(images_dir, str(n))) for n in names]
 
 
 def normalize_tags(
@@ -98,11 +102,15 @@ def build_post(
         if repair == "drop":
             tags = repair_bio(tags, "drop")
         entities = entities_from_tags(tokens, tags, repair, joiner)
+    try:
+        resolved = resolve_images(images, images_dir)
+    except UnsafePathError as err:
+        raise DataFormatError(path, line, f"post {post_id!r}: image {err}") from None
     return Post(
         id=post_id,
         tokens=tokens,
         tags=tags,
-        images=resolve_images(images, images_dir),
+        images=resolved,
         entities=entities,
         source=SourceRef(str(path), line),
     )

@@ -22,6 +22,7 @@ import re
 from os import PathLike
 from pathlib import Path
 
+from mner.data.encoding import UTF8_BOM, check_utf8_text
 from mner.data.errors import DataFormatError
 
 FORMATS = ("twitter", "gmner", "cmner", "mner_mi", "jsonl")
@@ -66,6 +67,7 @@ def detect_kind(path: str | PathLike[str]) -> str:
         return "images" if has_images else "folder"
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
+    check_utf8_text(path, head)  # UTF-16 has NUL bytes: without this it would pass for a binary npz
     if path.suffix.lower() == ".npz" or is_binary(head):
         return "regions"
     found = first_line(path)
@@ -122,7 +124,8 @@ def resolve_kind(path: str | PathLike[str], format: str | None) -> tuple[str, st
 def first_line(path: str | PathLike[str]) -> tuple[int, str] | None:
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
-    text = head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+    check_utf8_text(path, head)
+    text = head.removeprefix(UTF8_BOM).decode("utf-8", errors="replace")
     for number, line in enumerate(text.split("\n"), 1):
         if line.strip():
             return number, line.rstrip("\r")
@@ -155,8 +158,10 @@ def detect_json_format(path: str | PathLike[str], number: int, line: str) -> str
 def detect_format(path: str | PathLike[str]) -> str:
     path = Path(path)
     with open(path, "rb") as f:
-        if is_binary(f.read(1024)):
-            raise DataFormatError(path, None, "a binary file (zip/npz?), not a text file of posts")
+        head = f.read(1024)
+    check_utf8_text(path, head)
+    if is_binary(head):
+        raise DataFormatError(path, None, "a binary file (zip/npz?), not a text file of posts")
     found = first_line(path)
     if found is None:
         raise DataFormatError(path, None, "empty file: nothing to detect a format from")

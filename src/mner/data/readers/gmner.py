@@ -32,6 +32,7 @@ from mner.data.errors import DataFormatError
 from mner.data.post import Box, Post
 from mner.data.readers.lines import ProblemSink, raise_problems
 from mner.data.readers.twitter import read_twitter
+from mner.data.safe_paths import UnsafePathError, resolve_inside
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,10 @@ def read_gmner(
         )
     posts = read_twitter(path, images_dir=images_dir, type_map=type_map, repair=repair)
     for post in posts:
-        xml_path = xml_dir / f"{post.id}.xml"
+        try:
+            xml_path = resolve_inside(xml_dir, f"{post.id}.xml")
+        except UnsafePathError as err:
+            raise DataFormatError(path, post.source.line if post.source else None, f"post {post.id!r}: xml {err}") from None
         if not xml_path.is_file():
             continue
         boxes = read_voc_boxes(xml_path)

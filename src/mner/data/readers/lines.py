@@ -15,6 +15,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from mner.data.encoding import SAMPLE, UTF8_BOM, check_utf8_text, utf8_problem
 from mner.data.errors import DataFormatError
 
 ProblemSink = Callable[[int, str], None]  # (1-based line, message)
@@ -30,21 +31,27 @@ def raise_problems(path: str | PathLike[str]) -> ProblemSink:
 
 
 def read_lines(path: str | PathLike[str], report: ProblemSink) -> list[tuple[int, str]]:
-    """(line number, text) pairs; CR/BOM dropped; undecodable lines reported and skipped."""
+    """(line number, text) pairs; CR/BOM dropped; undecodable lines reported and skipped.
+
+    A UTF-16/32 file is refused as a whole (`mner.data.encoding`): its lines would all be noise.
+    """
     data = Path(path).read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    check_utf8_text(path, data[:SAMPLE])
+    offset = 0  # byte offset of the current line in the file, for messages
+    if data.startswith(UTF8_BOM):
+        data, offset = data[len(UTF8_BOM) :], len(UTF8_BOM)
     lines: list[tuple[int, str]] = []
     raw_lines = data.split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()  # the newline that ends the last line
     for number, raw in enumerate(raw_lines, 1):
+        line_offset, offset = offset, offset + len(raw) + 1
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         try:
             lines.append((number, raw.decode("utf-8")))
         except UnicodeDecodeError as err:
-            report(number, f"not UTF-8 text ({err.reason} at byte {err.start})")
+            report(number, utf8_problem(path, err, line_offset))
     return lines
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from mner.data.errors import DataFormatError
 from mner.data.post import Post, Region
 from mner.data.readers.visual_text import image_id
+from mner.data.safe_paths import UnsafePathError, resolve_inside
 
 REQUIRED_KEYS = ("bounding_boxes", "box_features", "scores")
 
@@ -77,10 +78,12 @@ def read_vinvl(
 
 
 def find_region_file(regions_dir: Path, image: str) -> Path | None:
+    """The npz of `image` in `regions_dir`, or None; `UnsafePathError` if it would lie outside the folder."""
     name = Path(image).name
-    for candidate in (regions_dir / f"{name}.npz", regions_dir / f"{image_id(name)}.npz"):
-        if candidate.is_file():
-            return candidate
+    for candidate in (f"{name}.npz", f"{image_id(name)}.npz"):
+        path = resolve_inside(regions_dir, candidate)  # a symlink out of the folder is refused
+        if path.is_file():
+            return path
     return None
 
 
@@ -101,7 +104,12 @@ def attach_regions(
     for post in posts:
         regions: list[Region] = []
         for index, image in enumerate(post.images):
-            path = find_region_file(regions_dir, image)
+            try:
+                path = find_region_file(regions_dir, image)
+            except UnsafePathError as err:
+                source = post.source
+                raise DataFormatError(source.path if source else regions_dir, source.line if source else None,
+                                      f"post {post.id!r}: regions {err}") from None
             if path is not None:
                 regions += read_vinvl(path, top_k=top_k, with_features=with_features, image_index=index)
         if regions:

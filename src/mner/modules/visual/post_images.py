@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mner.data.errors import ImageError
+from mner.data.safe_paths import UnsafePathError, resolve_inside
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +66,24 @@ class BadImageLog:
 
 
 def resolve(image: str, root: Path | None) -> Path:
+    """A relative name under `root` (never outside it: `mner.data.safe_paths`); other paths as they are.
+
+    Absolute paths are what readers make of names under ``images_dir``, already checked there.
+    """
     path = Path(image)
-    return root / path if root is not None and not path.is_absolute() else path
+    return resolve_inside(root, image) if root is not None and not path.is_absolute() else path
+
+
+def post_image_refs(b: int, post: Any, root: Path | None) -> list[ImageRef]:
+    """A name that would leave `root` is a data error under every policy, not a bad image to skip."""
+    try:
+        return [ImageRef(b, resolve(image, root), str(post.id)) for image in post.images]
+    except UnsafePathError as err:
+        source = getattr(post, "source", None)
+        where = f"{source.path}:{source.line}: " if source is not None else ""
+        raise UnsafePathError(err.name, f"{err.reason} ({where}post {post.id!r})") from None
 
 
 def candidate_images(posts: list[Any], root: Path | None) -> list[list[ImageRef]]:
     """Per post, its images in order (the caller stops after max_images usable ones)."""
-    return [[ImageRef(b, resolve(image, root), str(post.id)) for image in post.images] for b, post in enumerate(posts)]
+    return [post_image_refs(b, post, root) for b, post in enumerate(posts)]
