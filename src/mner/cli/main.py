@@ -21,8 +21,9 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-# fp32 | bf16: see mner.precision (bf16 autocast roughly doubles speed where the CPU has native bf16)
-PRECISION_OPTION = typer.Option("fp32", "--precision", help="fp32 | bf16 (autocast; fast on CPUs with native bf16).")
+# auto: the precision this host runs the model fastest at, measured once and cached (mner.precision_choice)
+PRECISION_OPTION = typer.Option("auto", "--precision", help="auto (measured once per host and model: `mner "
+                                "precision RUN`) | fp32 | bf16 (autocast) | int8 (Linear layers in int8).")
 
 
 @app.command()
@@ -77,6 +78,7 @@ def evaluate(
         scores = evaluate_posts(tagger.model, posts, batch_size, tagger.precision)
         if ablate:
             scores["ablation"] = ablate
+        scores["precision"] = tagger.precision_choice.precision
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     if as_json:
@@ -85,6 +87,7 @@ def evaluate(
     typer.echo(EntityScores.from_dict(scores).format_table())
     typer.echo(f"\ntoken macro F1 {scores['token_macro_f1']:.2f} (relaxed {scores['token_macro_f1_relaxed']:.2f}); "
                f"subword macro F1 {scores.get('subword_macro_f1', float('nan')):.2f}")
+    typer.echo(f"precision {tagger.precision_choice.describe()}")
 
 
 @app.command()
@@ -123,7 +126,8 @@ def predict(
         count = predict_file(tagger, input_path, output_path)  # type: ignore[arg-type]
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
-    typer.echo(f"wrote predictions for {count} posts to {output_path or 'stdout'}", err=True)
+    typer.echo(f"wrote predictions for {count} posts to {output_path or 'stdout'} "
+               f"(precision {tagger.precision_choice.describe()})", err=True)
 
 
 @app.command()
@@ -165,11 +169,13 @@ def quickstart(
 
 from mner.cli.bench import bench, bench_pixels, export  # noqa: E402 - registered after the core commands (--help order)
 from mner.cli.distill import distill  # noqa: E402
+from mner.cli.precision import precision as precision_command  # noqa: E402
 
 app.command()(distill)
 app.command()(bench)
 app.command()(export)
 app.command("bench-pixels")(bench_pixels)
+app.command("precision")(precision_command)
 
 from mner.cli.augment import augment_app  # noqa: E402
 from mner.cli.llm import llm_app  # noqa: E402
