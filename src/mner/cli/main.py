@@ -78,7 +78,7 @@ def evaluate(
         scores = evaluate_posts(tagger.model, posts, batch_size, tagger.precision)
         if ablate:
             scores["ablation"] = ablate
-        scores["precision"] = tagger.precision_choice.precision
+        scores["precision_choice"] = tagger.precision_choice.precision  # "precision" is the entity score
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     if as_json:
