@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,10 @@ from mner.data.tokenize import tokenize
 from mner.evaluation import predict_grounded
 from mner.model_inputs import model_inputs, post_inputs
 from mner.precision import check_precision
+from mner.precision_choice import PrecisionChoice, autocast_of, check_choice, choose_precision
+from mner.precision_choice.candidates import is_int8_model
+
+log = logging.getLogger("mner.predict")
 
 
 def resolve_model_dir(path: str | Path) -> Path:
@@ -58,17 +63,37 @@ def spans_to_entities(post: Post, tags: list[str], confidences: list[float],
 
 
 class Tagger:
-    """`precision="bf16"` runs the network under bf16 autocast (`mner.precision`): about twice
-    the fp32 speed on CPUs with native bf16, slower on those without."""
+    """`precision`: "fp32"; "bf16" runs the network under bf16 autocast (`mner.precision`; faster
+    only on CPUs whose bf16 matmuls beat fp32, i.e. with AMX, docs/precision.md); "int8" quantizes
+    the Linear layers in memory (`mner.export.int8`); "auto" (the CLI's default) measures which of
+    these this host runs the model fastest at, once per host and model (`mner.precision_choice`).
 
-    def __init__(self, model: Any, batch_size: int = 64, precision: str = "fp32"):
+    `precision_choice` says what runs and why; `precision` is the autocast the forward runs under
+    (fp32 for int8 models: their float parts stay fp32).
+    """
+
+    def __init__(self, model: Any, batch_size: int = 64, precision: str = "fp32",
+                 precision_choice: PrecisionChoice | None = None):
         self.model = model
         self.batch_size = batch_size
         self.precision = check_precision(precision)
+        if precision_choice is None:
+            precision_choice = PrecisionChoice("int8" if is_int8_model(model) else precision, "explicit")
+        self.precision_choice = precision_choice
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", batch_size: int = 64, precision: str = "fp32") -> "Tagger":
-        return cls(from_pretrained(resolve_model_dir(path), device=device), batch_size, precision)
+        model_dir = resolve_model_dir(path)
+        model = from_pretrained(model_dir, device=device)
+        choice = choose_precision(model, model_dir, check_choice(precision), batch_size=batch_size)
+        if choice.precision == "int8" and not is_int8_model(model):
+            from mner.export.int8 import quantize_model
+
+            quantize_model(model)  # in place: the fp32 weights are not kept
+        if is_int8_model(model) and choice.precision != "int8":  # an int8 export runs int8 whatever was asked
+            choice = PrecisionChoice("int8", choice.source, choice.timings, choice.candidates)
+        log.info("%s: precision %s", model_dir, choice.describe())
+        return cls(model, batch_size, autocast_of(choice.precision), choice)
 
     @property
     def labels(self) -> list[str]:

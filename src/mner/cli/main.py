@@ -22,8 +22,9 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-# fp32 | bf16: see mner.precision (bf16 autocast roughly doubles speed where the CPU has native bf16)
-PRECISION_OPTION = typer.Option("fp32", "--precision", help="fp32 | bf16 (autocast; fast on CPUs with native bf16).")
+# auto: the precision this host runs the model fastest at, measured once and cached (mner.precision_choice)
+PRECISION_OPTION = typer.Option("auto", "--precision", help="auto (measured once per host and model: `mner "
+                                "precision RUN`) | fp32 | bf16 (autocast) | int8 (Linear layers in int8).")
 
 
 @app.command()
@@ -84,6 +85,7 @@ def evaluate(
         scores = evaluate_posts(tagger.model, posts, batch_size, tagger.precision, protocol)
         if ablate:
             scores["ablation"] = ablate
+        scores["precision_choice"] = tagger.precision_choice.precision  # "precision" is the entity score
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     if as_json:
@@ -100,6 +102,7 @@ def evaluate(
         r = scores["rgcn_protocol"]
         typer.echo(f"R-GCN protocol F1 {r['f1']:.2f} (mean over {r['batches']} batches of 64, "
                    f"{r['posts_dropped']} posts dropped) vs micro F1 {scores['f1']:.2f}")
+    typer.echo(f"precision {tagger.precision_choice.describe()}")
 
 
 @app.command()
@@ -144,7 +147,8 @@ def predict(
         count = predict_file(tagger, input_path, output_path)  # type: ignore[arg-type]
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
-    typer.echo(f"wrote predictions for {count} posts to {output_path or 'stdout'}", err=True)
+    typer.echo(f"wrote predictions for {count} posts to {output_path or 'stdout'} "
+               f"(precision {tagger.precision_choice.describe()})", err=True)
 
 
 @app.command()
@@ -187,12 +191,14 @@ def quickstart(
 from mner.cli.bench import bench, bench_pixels, export  # noqa: E402 - registered after the core commands (--help order)
 from mner.cli.distill import distill  # noqa: E402
 from mner.cli.score import score  # noqa: E402
+from mner.cli.precision import precision as precision_command  # noqa: E402
 
 app.command()(distill)
 app.command()(score)
 app.command()(bench)
 app.command()(export)
 app.command("bench-pixels")(bench_pixels)
+app.command("precision")(precision_command)
 
 from mner.cli.augment import augment_app  # noqa: E402
 from mner.cli.llm import llm_app  # noqa: E402

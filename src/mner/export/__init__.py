@@ -12,6 +12,7 @@ What stays fp32 and why: `mner.export.int8` (int8) and `mner.export.onnx_export`
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,19 @@ def export_model(run_dir: str | Path, to: str, output: str | Path | None = None)
 def load_tagger(path: str | Path, batch_size: int = 64, threads: int | None = None,
                 precision: str = "fp32") -> Any:
     """A Tagger for a run folder, a model directory, an int8 export or an ONNX export."""
+    from mner.precision_choice import PrecisionChoice
     from mner.predict import Tagger
 
     if (Path(path) / "onnx.json").exists():
         from mner.export.onnx_export import OnnxTagger
 
-        if precision != "fp32":
+        if precision not in ("fp32", "auto"):
             raise ValueError(f"{path} is an ONNX export: it runs as exported (--precision fp32), not {precision}")
-        return OnnxTagger.load(path, batch_size=batch_size, threads=threads)
+        tagger = OnnxTagger.load(path, batch_size=batch_size, threads=threads)
+        spec = json.loads((Path(path) / "onnx.json").read_text(encoding="utf-8"))
+        tagger.precision_choice = PrecisionChoice("onnx-int8" if spec.get("quantization") else "onnx",
+                                                  "only candidate" if precision == "auto" else "explicit")
+        return tagger
     return Tagger.load(path, batch_size=batch_size, precision=precision)
 
 
