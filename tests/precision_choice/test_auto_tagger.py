@@ -42,7 +42,7 @@ def test_auto_measures_once_then_hits_the_cache(tiny_model_dir, cache_dir):
     if choice.source == "only candidate":
         pytest.skip("this host has one candidate precision: nothing is timed")
     assert choice.precision in choice.candidates and {t.precision for t in choice.timings} == set(choice.candidates)
-    assert all(len(t.seconds) == 3 and t.posts_per_s > 0 for t in choice.timings)
+    assert all(1 <= len(t.seconds) <= 3 and t.posts_per_s > 0 for t in choice.timings)
     assert len(list(cache_dir.glob("*.json"))) == 1
     second = Tagger.load(tiny_model_dir, precision="auto")
     assert second.precision_choice.source == "cached" and second.precision_choice.precision == choice.precision
