@@ -115,5 +115,12 @@ def test_cli_precision_prints_the_table_and_predict_names_the_choice(tiny_model_
     predicted = CliRunner().invoke(app, ["predict", str(tiny_model_dir), "--input", str(src), "--output", str(out)])
     assert predicted.exit_code == 0, predicted.output
     assert json.loads(out.read_text())["precision"] == "fp32" and "precision fp32 (cached" in predicted.output
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text("".join(json.dumps(p.to_dict()) + "\n" for p in make_posts(4)))
+    scored = CliRunner().invoke(app, ["evaluate", str(tiny_model_dir), "--data", str(dev), "--json"])
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.output)["precision_choice"] == "fp32"
+    explicit = CliRunner().invoke(app, ["evaluate", str(tiny_model_dir), "--data", str(dev), "--precision", "int8"])
+    assert explicit.exit_code == 0 and "precision int8 (explicit)" in explicit.output
     missing = CliRunner().invoke(app, ["precision", str(tmp_path / "nope")])
     assert missing.exit_code == 1 and "no mner model" in missing.output
