@@ -124,3 +124,20 @@ def test_cli_precision_prints_the_table_and_predict_names_the_choice(tiny_model_
     assert explicit.exit_code == 0 and "precision int8 (explicit)" in explicit.output
     missing = CliRunner().invoke(app, ["precision", str(tmp_path / "nope")])
     assert missing.exit_code == 1 and "no mner model" in missing.output
+
+
+def test_calibration_progress_shows_on_a_terminal_only(monkeypatch):
+    import logging
+    import sys
+
+    from mner.cli.precision import show_calibration_progress
+
+    logger = logging.getLogger("mner.precision_choice")
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    show_calibration_progress()
+    assert logger.handlers == []  # piped: the output stays the entities alone
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(logger, "level", logger.level)
+    show_calibration_progress()
+    assert len(logger.handlers) == 1 and logger.level == logging.INFO

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from mner.cli.data import data_app
+from mner.cli.precision import show_calibration_progress
 
 app = typer.Typer(help="Multimodal named entity recognition for social-media posts.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -67,6 +68,7 @@ def evaluate(
     from mner.export import load_tagger
     from mner.metrics import EntityScores
 
+    show_calibration_progress()
     try:
         tagger = load_tagger(run_dir, precision=precision)
         posts = load_posts(data, fmt, images_dir=images, visual_text={"caption": captions, "knowledge": knowledge},
@@ -106,6 +108,7 @@ def predict(
 
     if (text is None) == (input_path is None):
         _fail("give either a TEXT or --input FILE")
+    show_calibration_progress()
     try:
         tagger = load_tagger(run_dir, batch_size=batch_size, precision=precision)
     except (FileNotFoundError, ValueError) as err:
