@@ -33,6 +33,8 @@ def test_candidates_follow_the_cpu_flags(tiny_model_dir):
     assert precision_candidates(model, {"avx2"}) == ["fp32", "int8"]  # no native bf16: not worth timing
     assert precision_candidates(model, {"avx2", "avx512_bf16", "avx512_vnni"}) == ["fp32", "bf16", "int8"]
     assert precision_candidates(model, set()) == ["fp32"]  # no int8 kernel either
+    off_cpu = nn.Linear(4, 4, device="meta")  # any non-CPU device: the int8 path is CPU code
+    assert "int8" not in precision_candidates(off_cpu, {"avx2", "avx512_vnni"})
 
 
 def test_auto_measures_once_then_hits_the_cache(tiny_model_dir, cache_dir):
