@@ -8,8 +8,7 @@ kind. Images are not synthesised: a pixel model is timed on its text path.
 
 Timing: one untimed warm-up pass per candidate over one batch of 32 posts (first-call
 costs: oneDNN kernel selection, the int8 weights' packing), then up to 3 rounds (fewer
-once 4 timed seconds are spent) in which every candidate
-runs one pass in turn. Interleaving matters on a shared machine: a burst of someone
+once 4 timed seconds are spent) in which every candidate runs one pass in turn. Interleaving matters on a shared machine: a burst of someone
 else's load hits every candidate, not the one that happened to run then. Each
 candidate is scored by its median pass.
 """
