@@ -64,7 +64,7 @@ def spans_to_entities(post: Post, tags: list[str], confidences: list[float],
 
 class Tagger:
     """`precision`: "fp32"; "bf16" runs the network under bf16 autocast (`mner.precision`; faster
-    only on CPUs whose bf16 matmuls beat fp32, i.e. with AMX, docs/precision.md); "int8" quantizes
+    than fp32 on some CPUs with native bf16, slower on others: docs/precision.md); "int8" quantizes
     the Linear layers in memory (`mner.export.int8`); "auto" (the CLI's default) measures which of
     these this host runs the model fastest at, once per host and model (`mner.precision_choice`).
 

@@ -78,3 +78,11 @@ def test_synthetic_posts_have_the_asked_length_and_the_model_s_visual_text():
     assert len(posts) == 8 and all(len(p.tokens) == 20 for p in posts)
     assert len({tuple(p.tokens) for p in posts}) == 8  # different words per post, like a real batch
     assert all(p.visual_text["knowledge"] for p in posts)
+
+
+def test_a_slow_first_round_ends_the_calibration_within_its_budget():
+    clock = FakeClock()
+    runners = {"fp32": clock.runner("fp32", [1.0, 3.0, 3.0, 3.0]), "int8": clock.runner("int8", [1.0, 2.0, 2.0, 2.0])}
+    timings = time_candidates(runners, posts=32, timer=clock, warmup=1, repeats=3, budget_s=4.0)
+    assert [t.seconds for t in timings] == [(3.0,), (2.0,)]  # 5 s spent after one round: no second round
+    assert pick_fastest(timings) == "int8"

@@ -11,6 +11,7 @@ import typer
 
 from mner.cli.data import data_app
 from mner.cli.scale import PROCESSES_OPTION
+from mner.cli.precision import show_calibration_progress
 
 app = typer.Typer(help="Multimodal named entity recognition for social-media posts.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -74,6 +75,7 @@ def evaluate(
     from mner.export import load_tagger
     from mner.metrics import EntityScores
 
+    show_calibration_progress()
     try:
         tagger = load_tagger(run_dir, precision=precision)
         posts = load_posts(data, fmt, images_dir=images, visual_text={"caption": captions, "knowledge": knowledge},
@@ -125,6 +127,7 @@ def predict(
 
     if (text is None) == (input_path is None):
         _fail("give either a TEXT or --input FILE")
+    show_calibration_progress()
     if is_corpus_request(input_path, output_path, processes):
         return predict_corpus_command(run_dir, input_path, output_path, processes, batch_size, precision)
     try:

@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
+import sys
 from pathlib import Path
 
 import typer
+
+
+def show_calibration_progress() -> None:
+    """On a terminal, say when `--precision auto` is timing candidates (seconds, once per host and model).
+
+    Only on a terminal: piped output (and the tests' runner) stays the entities alone.
+    """
+    logger = logging.getLogger("mner.precision_choice")
+    if sys.stderr.isatty() and not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def precision(
@@ -24,6 +39,7 @@ def precision(
 
     if threads:
         torch.set_num_threads(threads)
+    show_calibration_progress()
     try:
         model_dir = resolve_model_dir(run_dir)
         if (model_dir / "onnx.json").exists():

@@ -48,6 +48,12 @@ def predict_corpus_command(run_dir: Path, input_path: Path, output_path: Path | 
     if output_path is None:
         fail("give --output DIR: a corpus gets one output file per input file")
     if processes > 1:
+        if precision == "auto":  # choose once here: every process must tag with the same precision
+            try:
+                chosen = load_tagger(run_dir, batch_size=batch_size, precision="auto").precision_choice.precision
+            except (FileNotFoundError, ValueError) as err:
+                fail(str(err))
+            precision = chosen if chosen in ("fp32", "bf16", "int8") else "fp32"  # an ONNX export runs as exported
         args = ["predict", str(run_dir), "--input", str(input_path), "--output", str(output_path),
                 "--batch-size", str(batch_size), "--precision", precision]
         try:

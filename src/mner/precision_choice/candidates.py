@@ -7,7 +7,8 @@ only spend the calibration's seconds. int8 (per-token dynamic int8 Linear layers
 `mner.export.int8`) where the model has Linear layers to quantize and torch has an int8
 kernel for this CPU (oneDNN `_int_mm` on VNNI/AMX, fbgemm on AVX2).
 
-An int8 export is already int8: it has one candidate, so nothing is timed.
+An int8 export is already int8: it has one candidate, so nothing is timed. On a GPU the
+candidates are fp32 and bf16 (where the GPU supports it): the int8 path is CPU code.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def precision_candidates(model: Any, flags: set[str] | None = None) -> list[str]
         return ["int8"]
     if not isinstance(model, nn.Module):  # an ONNX session runs as it was exported
         return ["fp32"]
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    if device.type != "cpu":  # int8 Linear is a CPU path; a GPU's bf16 is its own flag
+        bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+        return ["fp32", "bf16"] if bf16 else ["fp32"]
     flags = cpu_flags() if flags is None else flags
     candidates = ["fp32"]
     if flags & set(NATIVE_BF16_FLAGS):
