@@ -96,7 +96,7 @@ def test_outputs_are_complete_or_absent_and_a_rerun_skips_them(tmp_path, tagger_
     report = predict_corpus(tagger, corpus, out, progress=False, log=lambda *_: None)
     assert (report.files_written, report.files_skipped, report.posts) == (5, 0, 7 + 3 + 12 + 1 + 3)
     records = [json.loads(line) for line in (out / "part2.jsonl").read_text().splitlines()]
-    assert len(records) == 12 and set(records[0]) == {"id", "tokens", "entities", "inputs"}
+    assert len(records) == 12 and set(records[0]) == {"id", "tokens", "entities", "inputs", "precision"}
     assert not list(out.rglob(".*partial*"))
     (out / "part1.jsonl").unlink()
     (out / "part3.jsonl").unlink()
