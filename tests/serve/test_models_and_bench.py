@@ -49,13 +49,13 @@ def test_worker_factory_rebuilds_the_app_from_the_environment(trained_model_dir,
     from mner.serve import Limits, ServeSettings
     from mner.serve import runner
 
-    settings = ServeSettings(max_batch=3, max_wait_ms=1.5, limits=Limits(max_posts=5))
+    settings = ServeSettings(max_batch=3, max_wait_ms=1.5, forward_batch=2, limits=Limits(max_posts=5))
     monkeypatch.setenv(runner.SPEC_ENV, json.dumps({"model_dir": str(trained_model_dir), "precision": "fp32",
                                                      "threads": None, "settings": runner._settings_dict(settings)}))
     live = start_server(runner.app_from_env())
     try:
         info = httpx.get(f"{live.url}/v1/model").json()
-        assert info["batching"] == {"max_batch": 3, "max_wait_ms": 1.5} and info["limits"]["max_posts"] == 5
+        assert info["batching"] == {"max_batch": 3, "max_wait_ms": 1.5, "forward_batch": 2} and info["limits"]["max_posts"] == 5
     finally:
         live.stop()
 

@@ -127,11 +127,12 @@ class ServerProcess:
     """`python -m mner serve MODEL ...` on a free loopback port, until `stop()`."""
 
     def __init__(self, model_dir: Path, max_batch: int, max_wait_ms: float, precision: str,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, forward_batch: int = 8) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "mner", "serve", str(model_dir), "--port", str(self.port),
                    "--max-batch", str(max_batch), "--max-wait-ms", str(max_wait_ms), "--precision", precision,
+                   "--forward-batch", str(forward_batch),
                    "--log-level", "warning"]
         if threads:
             command += ["--threads", str(threads)]
@@ -169,7 +170,8 @@ class ServerProcess:
 def run_bench_serve(model_dir: str | Path, posts: list[Post], concurrencies: tuple[int, ...] = (1, 8, 32),
                     requests: int = 400, max_batch: int = 32, max_wait_ms: float = 5.0, precision: str = "fp32",
                     threads: int | None = None, modes: tuple[str, ...] = ("batched", "unbatched"),
-                    log: Callable[[str], None] = print, offline_seconds: float = 5.0) -> dict[str, Any]:
+                    log: Callable[[str], None] = print, offline_seconds: float = 5.0,
+                    forward_batch: int = 8, offline_batch: int = 64) -> dict[str, Any]:
     model_dir = Path(model_dir)
     posts = [p for p in posts if p.tokens]
     if not posts:
@@ -179,8 +181,8 @@ def run_bench_serve(model_dir: str | Path, posts: list[Post], concurrencies: tup
 
         torch.set_num_threads(threads)
     def measure_offline() -> tuple[float, float]:
-        log(f"offline: Tagger.predict_many over {len(posts)} posts (batch size {max(max_batch, 1)}) ...")
-        wall, cpu = offline_throughput(model_dir, posts, precision, max(max_batch, 1), offline_seconds)
+        log(f"offline: Tagger.predict_many over {len(posts)} posts (batch size {offline_batch}) ...")
+        wall, cpu = offline_throughput(model_dir, posts, precision, offline_batch, offline_seconds)
         log(f"offline: {wall:.1f} posts/s, {cpu:.1f} posts per CPU second")
         return wall, cpu
 
@@ -189,7 +191,7 @@ def run_bench_serve(model_dir: str | Path, posts: list[Post], concurrencies: tup
     results: list[LoadResult] = []
     for mode in modes:
         batch, wait = (max_batch, max_wait_ms) if mode == "batched" else (1, 0.0)
-        server = ServerProcess(model_dir, batch, wait, precision, threads)
+        server = ServerProcess(model_dir, batch, wait, precision, threads, forward_batch if mode == "batched" else 1)
         try:
             server.wait_ready()
             for concurrency in concurrencies:
@@ -214,16 +216,18 @@ def run_bench_serve(model_dir: str | Path, posts: list[Post], concurrencies: tup
                      "posts_per_cpu_s": per_cpu, "cpu_vs_offline": per_cpu / offline_cpu if per_cpu else None})
     return {"model": model_dir.resolve().name, "posts": len(posts), "offline_posts_per_s": offline,
             "offline_posts_per_s_before_after": [before[0], after[0]], "offline_posts_per_cpu_s": offline_cpu,
-            "max_batch": max_batch, "max_wait_ms": max_wait_ms, "precision": precision,
+            "max_batch": max_batch, "max_wait_ms": max_wait_ms, "forward_batch": forward_batch,
+            "offline_batch": offline_batch, "precision": precision,
             "threads": threads, "results": rows}
 
 
 def bench_table(report: dict[str, Any]) -> str:
     before, after = report["offline_posts_per_s_before_after"]
     lines = [f"model `{report['model']}`, {report['posts']} distinct posts, one post per request; offline "
-             f"`Tagger.predict_many` {report['offline_posts_per_s']:.1f} posts/s (mean of {before:.1f} before and "
+             f"`Tagger.predict_many` (batch {report['offline_batch']}) {report['offline_posts_per_s']:.1f} posts/s (mean of {before:.1f} before and "
              f"{after:.1f} after the served runs), {report['offline_posts_per_cpu_s']:.1f} posts per CPU second; "
-             f"batched = max_batch {report['max_batch']}, max_wait_ms {report['max_wait_ms']:g}; unbatched = max_batch 1",
+             f"batched = max_batch {report['max_batch']}, max_wait_ms {report['max_wait_ms']:g}, forward_batch "
+             f"{report['forward_batch']}; unbatched = max_batch 1",
              "",
              "| mode | concurrency | requests | errors | posts/s | p50 ms | p95 ms | vs offline | "
              "posts per server CPU s | vs offline per CPU s |",
