@@ -70,7 +70,7 @@ def test_model_description_health_readiness_and_openapi(server):
     assert info["labels"][0] == "O" and info["entity_types"] == ["LOC", "MISC", "ORG", "PER"]
     assert info["inputs"] == ["text"] and info["kind"] == "torch" and info["precision"] == "fp32"
     assert len(info["config_digest"]) == 64 and info["grounded"] is False
-    assert info["batching"] == {"max_batch": 16, "max_wait_ms": 20.0} and info["limits"]["max_posts"] == 8
+    assert info["batching"] == {"max_batch": 16, "max_wait_ms": 20.0, "forward_batch": 8} and info["limits"]["max_posts"] == 8
     assert "/" not in info["name"]  # the model's directory name, not a server path
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
     assert httpx.get(f"{server.url}/readyz").json() == {"ready": True}

@@ -49,13 +49,13 @@ def test_worker_factory_rebuilds_the_app_from_the_environment(trained_model_dir,
     from mner.serve import Limits, ServeSettings
     from mner.serve import runner
 
-    settings = ServeSettings(max_batch=3, max_wait_ms=1.5, limits=Limits(max_posts=5))
+    settings = ServeSettings(max_batch=3, max_wait_ms=1.5, forward_batch=2, limits=Limits(max_posts=5))
     monkeypatch.setenv(runner.SPEC_ENV, json.dumps({"model_dir": str(trained_model_dir), "precision": "fp32",
                                                      "threads": None, "settings": runner._settings_dict(settings)}))
     live = start_server(runner.app_from_env())
     try:
         info = httpx.get(f"{live.url}/v1/model").json()
-        assert info["batching"] == {"max_batch": 3, "max_wait_ms": 1.5} and info["limits"]["max_posts"] == 5
+        assert info["batching"] == {"max_batch": 3, "max_wait_ms": 1.5, "forward_batch": 2} and info["limits"]["max_posts"] == 5
     finally:
         live.stop()
 
@@ -79,7 +79,7 @@ def test_bench_serve_measures_a_real_server_against_offline(trained_model_dir, t
     out = tmp_path / "bench.md"
     from mner.serve import bench
 
-    monkeypatch.setattr(bench, "offline_posts_per_s", lambda *a, **k: 100.0)  # the offline loop is timed elsewhere
+    monkeypatch.setattr(bench, "offline_throughput", lambda *a, **k: (100.0, 50.0))  # timed in its own test
     result = CliRunner().invoke(app, ["bench-serve", str(trained_model_dir), "--data", str(posts), "--concurrency", "1,4",
                                       "--requests", "12", "--threads", "1", "--no-unbatched",
                                       "--output", str(out)])
@@ -91,14 +91,16 @@ def test_bench_serve_measures_a_real_server_against_offline(trained_model_dir, t
         assert r["errors"] == 0 and r["requests"] >= 12 and r["posts_per_s"] > 0
         assert r["p95_ms"] >= r["p50_ms"] > 0
         assert r["vs_offline"] == pytest.approx(r["posts_per_s"] / 100.0)
+        assert r["server_cpu_s"] > 0 and r["cpu_vs_offline"] == pytest.approx(r["posts_per_cpu_s"] / 50.0)
     assert "| batched | 4 |" in out.read_text()
 
 
 def test_offline_throughput_counts_posts_per_second(trained_model_dir):
     from mner.data.post import Post
-    from mner.serve.bench import offline_posts_per_s, percentile
+    from mner.serve.bench import offline_throughput, percentile, process_cpu_seconds
 
-    rate = offline_posts_per_s(trained_model_dir, [Post(id="a", tokens=["Alice", "Smith"])] * 8, "fp32", 4,
-                               min_seconds=0.2)
-    assert rate > 0
+    wall, cpu = offline_throughput(trained_model_dir, [Post(id="a", tokens=["Alice", "Smith"])] * 8, "fp32", 4,
+                                   min_seconds=0.2)
+    assert wall > 0 and cpu > 0
+    assert process_cpu_seconds(os.getpid()) > 0
     assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0 and percentile([1.0, 2.0], 0.95) == 2.0

@@ -18,7 +18,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, "--port"),
     workers: int = typer.Option(1, "--workers", help="Processes, each with its own copy of the model."),
-    max_batch: int = typer.Option(32, "--max-batch", help="Posts per forward pass (1: no dynamic batching)."),
+    max_batch: int = typer.Option(32, "--max-batch", help="Posts collected from waiting requests (1: no dynamic batching)."),
+    forward_batch: int = typer.Option(8, "--forward-batch", help="Posts per forward pass (a batch is sorted by length first)."),
     max_wait_ms: float = typer.Option(5.0, "--max-wait-ms", help="How long a request waits for others to batch with."),
     precision: str = typer.Option("fp32", "--precision", help="fp32 | bf16 (autocast; fast on CPUs with native bf16)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads per worker (default: all cores)."),
@@ -33,9 +34,9 @@ def serve(
 
     try:
         limits = Limits(max_body_bytes=int(max_body_mb * 1024 * 1024), max_posts=max_posts, max_words=max_words)
-        settings = ServeSettings(max_batch=max_batch, max_wait_ms=max_wait_ms, limits=limits)
-        if max_batch < 1 or max_wait_ms < 0:
-            raise ValueError("--max-batch must be at least 1 and --max-wait-ms at least 0")
+        settings = ServeSettings(max_batch=max_batch, max_wait_ms=max_wait_ms, forward_batch=forward_batch, limits=limits)
+        if max_batch < 1 or forward_batch < 1 or max_wait_ms < 0:
+            raise ValueError("--max-batch and --forward-batch must be at least 1, --max-wait-ms at least 0")
         typer.echo(f"mner serve: {run_dir} on http://{host}:{port}/ (max batch {max_batch}, max wait {max_wait_ms:g} ms)",
                    err=True)
         run_server(run_dir, host, port, workers, settings, precision, threads, log_level)
@@ -50,6 +51,7 @@ def bench_serve(
     concurrency: str = typer.Option("1,8,32", "--concurrency", help="Comma-separated levels of requests in flight."),
     requests: int = typer.Option(400, "--requests", help="Requests per level (one post each)."),
     max_batch: int = typer.Option(32, "--max-batch"),
+    forward_batch: int = typer.Option(8, "--forward-batch"),
     max_wait_ms: float = typer.Option(5.0, "--max-wait-ms"),
     precision: str = typer.Option("fp32", "--precision"),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads for the server and offline run."),
@@ -70,6 +72,7 @@ def bench_serve(
         posts = load_posts(data or sample_path("dev"), fmt if data else "jsonl")
         modes = ("batched",) if no_unbatched else ("batched", "unbatched")
         report = run_bench_serve(run_dir, posts, levels, requests, max_batch, max_wait_ms, precision, threads, modes,
+                                 forward_batch=forward_batch,
                                  log=lambda line: typer.echo(line, err=True))
     except (FileNotFoundError, ValueError, RuntimeError, TimeoutError) as err:
         _fail(str(err))

@@ -1,7 +1,7 @@
 """`mner serve`: an HTTP API and a web page over one trained model (docs/serve.md).
 
     from mner.serve import load_app, ServeSettings
-    app = load_app("runs/twitter2017", ServeSettings(max_batch=32, max_wait_ms=5))
+    app = load_app("runs/twitter2017", ServeSettings(max_batch=32, max_wait_ms=5, forward_batch=8))
     # uvicorn.run(app)  -- or: mner serve runs/twitter2017
 
 Layout: app.py (routes), batcher.py (dynamic batching), limits.py, schemas.py (pydantic bodies),

@@ -54,7 +54,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @dataclass
 class ServeSettings:
-    max_batch: int = 32  # posts per forward pass
+    max_batch: int = 32  # posts collected from waiting requests into one batch
+    # The collected posts are sorted by length and cut into forward passes of this many, so a pass
+    # barely pads: 32 posts in arrival order padded to the longest cost ~1.4x as much CPU per post
+    # as passes of 8 similar-length ones (BENCHMARKS.md, "mner serve").
+    forward_batch: int = 8
     max_wait_ms: float = 5.0  # how long the first request of a batch waits for company
     limits: Limits = field(default_factory=Limits)
 
@@ -69,7 +73,7 @@ def load_app(model_dir: str | Path, settings: ServeSettings | None = None, preci
         import torch
 
         torch.set_num_threads(threads)
-    tagger = load_tagger(model_dir, batch_size=max(settings.max_batch, 1), precision=precision)
+    tagger = load_tagger(model_dir, batch_size=settings.forward_batch, precision=precision)
     return create_app(tagger, settings, name=Path(model_dir).resolve().name)
 
 

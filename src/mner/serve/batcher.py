@@ -2,9 +2,10 @@
 
 Each request puts its posts on an asyncio queue with a future. One collector task takes the first
 waiting request, then keeps taking requests until the batch holds `max_batch` posts or `max_wait_ms`
-has passed since that first request, and runs the model on all of them in a single worker thread
-(the event loop keeps accepting and parsing requests meanwhile; one thread, because the model's
-own intra-op threads already use the cores). `max_batch=1` (or `max_wait_ms=0` under no load)
+has passed since that first request, and hands all of them to `predict_many` in a single worker
+thread (the event loop keeps accepting and parsing requests meanwhile; one thread, because the
+model's own intra-op threads already use the cores). `predict_many` sorts the batch by length and
+runs it in forward passes of the tagger's batch size (`ServeSettings.forward_batch`). `max_batch=1` (or `max_wait_ms=0` under no load)
 is plain one-request-at-a-time serving, the baseline `mner bench-serve` compares against.
 """
 

@@ -30,5 +30,6 @@ def model_info(tagger: Any, name: str, settings: Any) -> ModelInfo:
         entity_types=sorted({label[2:] for label in labels if label[:2] in ("B-", "I-")}),
         inputs=list(tagger.inputs), grounded=is_grounded(tagger), config_digest=config_digest(config),
         precision=str(getattr(tagger, "precision", "fp32")),
-        batching={"max_batch": settings.max_batch, "max_wait_ms": settings.max_wait_ms},
+        batching={"max_batch": settings.max_batch, "max_wait_ms": settings.max_wait_ms,
+                  "forward_batch": int(getattr(tagger, "batch_size", settings.forward_batch))},
         limits=settings.limits.to_dict())

@@ -40,10 +40,11 @@ def serve(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, work
 def app_from_env() -> Any:
     spec = json.loads(os.environ[SPEC_ENV])
     raw = spec["settings"]
-    settings = ServeSettings(max_batch=raw["max_batch"], max_wait_ms=raw["max_wait_ms"], limits=Limits(**raw["limits"]))
+    settings = ServeSettings(max_batch=raw["max_batch"], max_wait_ms=raw["max_wait_ms"],
+                             forward_batch=raw["forward_batch"], limits=Limits(**raw["limits"]))
     return load_app(spec["model_dir"], settings, spec["precision"], spec["threads"])
 
 
 def _settings_dict(settings: ServeSettings) -> dict[str, Any]:
-    return {"max_batch": settings.max_batch, "max_wait_ms": settings.max_wait_ms,
+    return {"max_batch": settings.max_batch, "max_wait_ms": settings.max_wait_ms, "forward_batch": settings.forward_batch,
             "limits": dataclasses.asdict(settings.limits)}
