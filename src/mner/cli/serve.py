@@ -21,7 +21,7 @@ def serve(
     max_batch: int = typer.Option(32, "--max-batch", help="Posts collected from waiting requests (1: no dynamic batching)."),
     forward_batch: int = typer.Option(8, "--forward-batch", help="Posts per forward pass (a batch is sorted by length first)."),
     max_wait_ms: float = typer.Option(5.0, "--max-wait-ms", help="How long a request waits for others to batch with."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32 | bf16 (autocast; fast on CPUs with native bf16)."),
+    precision: str = typer.Option("auto", "--precision", help="auto (the fastest on this host, measured once and cached; docs/precision.md) | fp32 | bf16 | int8."),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads per worker (default: all cores)."),
     max_body_mb: float = typer.Option(16.0, "--max-body-mb", help="Largest request body, MiB."),
     max_posts: int = typer.Option(64, "--max-posts", help="Posts per request."),

@@ -29,7 +29,13 @@ def model_info(tagger: Any, name: str, settings: Any) -> ModelInfo:
         name=name, kind=model_kind(tagger), labels=labels,
         entity_types=sorted({label[2:] for label in labels if label[:2] in ("B-", "I-")}),
         inputs=list(tagger.inputs), grounded=is_grounded(tagger), config_digest=config_digest(config),
-        precision=str(getattr(tagger, "precision", "fp32")),
+        precision=_precision(tagger),
         batching={"max_batch": settings.max_batch, "max_wait_ms": settings.max_wait_ms,
                   "forward_batch": int(getattr(tagger, "batch_size", settings.forward_batch))},
         limits=settings.limits.to_dict())
+
+
+def _precision(tagger: Any) -> str:
+    """What computes the entities: the precision choice (int8 too), else the autocast setting."""
+    choice = getattr(tagger, "precision_choice", None)
+    return str(choice.precision if choice is not None else getattr(tagger, "precision", "fp32"))
