@@ -135,3 +135,21 @@ def test_two_processes_write_what_one_process_writes_line_for_line(tmp_path, tag
     # the one-file form of `mner predict --input` writes the same lines
     run_mner("predict", str(tagger_run), "--input", str(corpus / "part0.jsonl"), "--output", str(tmp_path / "p0.jsonl"))
     assert (tmp_path / "p0.jsonl").read_text() == (tmp_path / "one" / "part0.jsonl").read_text()
+
+
+def test_the_command_says_what_is_wrong_without_a_traceback(tmp_path, tagger_run):
+    from typer.testing import CliRunner
+
+    from mner.cli.main import app
+
+    corpus = write_corpus(tmp_path / "in")
+    no_output = CliRunner().invoke(app, ["predict", str(tagger_run), "--input", str(corpus)])
+    assert no_output.exit_code == 1 and "give --output DIR" in no_output.output
+    (corpus / "part1.jsonl").write_text('{"tokens": ["a"]}\n{"tokens": [1]}\n')
+    bad = CliRunner().invoke(app, ["predict", str(tagger_run), "--input", str(corpus), "--output", str(tmp_path / "o")])
+    assert bad.exit_code == 1 and "part1.jsonl:2: 'tokens' must be a list of strings" in bad.output
+    assert "Traceback" not in bad.output
+    done = CliRunner().invoke(app, ["predict", str(tagger_run), "--input", f"{corpus}/part[02].jsonl",
+                                    "--output", str(tmp_path / "g")])
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["part0.jsonl", "part2.jsonl"]
