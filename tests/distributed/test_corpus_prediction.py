@@ -123,8 +123,14 @@ def test_predict_records_streams_any_iterable_of_posts(tagger_run):
 
 @pytest.mark.slow  # two processes importing torch and transformers: ~10 s of CPU
 def test_two_processes_write_what_one_process_writes_line_for_line(tmp_path, tagger_run):
+    from typer.testing import CliRunner
+
+    from mner.cli.main import app
+
     corpus = write_corpus(tmp_path / "in")
-    run_mner("predict", str(tagger_run), "--input", str(corpus), "--output", str(tmp_path / "one"))
+    single = CliRunner().invoke(app, ["predict", str(tagger_run), "--input", str(corpus), "--output",
+                                      str(tmp_path / "one")])  # in this process: the same command's code
+    assert single.exit_code == 0, single.output
     run_mner("predict", str(tagger_run), "--input", str(corpus), "--output", str(tmp_path / "two"),
              "--processes", "2")
     one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.jsonl"))
@@ -133,7 +139,9 @@ def test_two_processes_write_what_one_process_writes_line_for_line(tmp_path, tag
     for name in one:
         assert (tmp_path / "two" / name).read_text().splitlines() == (tmp_path / "one" / name).read_text().splitlines()
     # the one-file form of `mner predict --input` writes the same lines
-    run_mner("predict", str(tagger_run), "--input", str(corpus / "part0.jsonl"), "--output", str(tmp_path / "p0.jsonl"))
+    file_form = CliRunner().invoke(app, ["predict", str(tagger_run), "--input", str(corpus / "part0.jsonl"),
+                                         "--output", str(tmp_path / "p0.jsonl")])
+    assert file_form.exit_code == 0, file_form.output
     assert (tmp_path / "p0.jsonl").read_text() == (tmp_path / "one" / "part0.jsonl").read_text()
 
 
