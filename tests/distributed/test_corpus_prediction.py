@@ -123,8 +123,14 @@ def test_predict_records_streams_any_iterable_of_posts(tagger_run):
 
 @pytest.mark.slow  # two processes importing torch and transformers: ~10 s of CPU
 def test_two_processes_write_what_one_process_writes_line_for_line(tmp_path, tagger_run):
+    from typer.testing import CliRunner
+
+    from mner.cli.main import app
+
     corpus = write_corpus(tmp_path / "in")
-    run_mner("predict", str(tagger_run), "--input", str(corpus), "--output", str(tmp_path / "one"))
+    single = CliRunner().invoke(app, ["predict", str(tagger_run), "--input", str(corpus), "--output",
+                                      str(tmp_path / "one")])  # in this process: the same command's code
+    assert single.exit_code == 0, single.output
     run_mner("predict", str(tagger_run), "--input", str(corpus), "--output", str(tmp_path / "two"),
              "--processes", "2")
     one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.jsonl"))
@@ -133,5 +139,25 @@ def test_two_processes_write_what_one_process_writes_line_for_line(tmp_path, tag
     for name in one:
         assert (tmp_path / "two" / name).read_text().splitlines() == (tmp_path / "one" / name).read_text().splitlines()
     # the one-file form of `mner predict --input` writes the same lines
-    run_mner("predict", str(tagger_run), "--input", str(corpus / "part0.jsonl"), "--output", str(tmp_path / "p0.jsonl"))
+    file_form = CliRunner().invoke(app, ["predict", str(tagger_run), "--input", str(corpus / "part0.jsonl"),
+                                         "--output", str(tmp_path / "p0.jsonl")])
+    assert file_form.exit_code == 0, file_form.output
     assert (tmp_path / "p0.jsonl").read_text() == (tmp_path / "one" / "part0.jsonl").read_text()
+
+
+def test_the_command_says_what_is_wrong_without_a_traceback(tmp_path, tagger_run):
+    from typer.testing import CliRunner
+
+    from mner.cli.main import app
+
+    corpus = write_corpus(tmp_path / "in")
+    no_output = CliRunner().invoke(app, ["predict", str(tagger_run), "--input", str(corpus)])
+    assert no_output.exit_code == 1 and "give --output DIR" in no_output.output
+    (corpus / "part1.jsonl").write_text('{"tokens": ["a"]}\n{"tokens": [1]}\n')
+    bad = CliRunner().invoke(app, ["predict", str(tagger_run), "--input", str(corpus), "--output", str(tmp_path / "o")])
+    assert bad.exit_code == 1 and "part1.jsonl:2: 'tokens' must be a list of strings" in bad.output
+    assert "Traceback" not in bad.output
+    done = CliRunner().invoke(app, ["predict", str(tagger_run), "--input", f"{corpus}/part[02].jsonl",
+                                    "--output", str(tmp_path / "g")])
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["part0.jsonl", "part2.jsonl"]

@@ -136,8 +136,10 @@ def process_context() -> SingleProcess | ProcessGroup:
     """The context of this process: a `ProcessGroup` under a launcher, else `SingleProcess`."""
     if launched_world_size() <= 1:
         return SingleProcess()
-    from accelerate import PartialState
-
+    try:
+        from accelerate import PartialState
+    except ImportError:
+        raise ImportError("training across processes needs Hugging Face Accelerate: pip install 'mner[scale]'") from None
     state = PartialState(cpu=not torch.cuda.is_available())
     return ProcessGroup(state.process_index, state.num_processes, torch.device(state.device))
 

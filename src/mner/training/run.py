@@ -105,8 +105,9 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
     context = context or process_context()
     if not context.is_main:
         log = _silent
-    if launcher_precision(config["train"].get("precision")) != config["train"].get("precision", "fp32"):
-        config["train"]["precision"] = launcher_precision(config["train"].get("precision"))  # accelerate's flag
+    precision = launcher_precision(config["train"].get("precision"))  # or `accelerate launch --mixed_precision`'s
+    if precision != config["train"].get("precision", "fp32"):
+        config["train"]["precision"] = precision
     run_dir = Path(config["output_dir"])
     checkpoint_dir = run_dir / "checkpoint"
     tcfg = config["train"]
