@@ -119,7 +119,12 @@ def build_model(model_cfg: dict[str, Any], labels: list[str], train_posts: list[
         from mner.builders_retrieval import build_neighbour_context
 
         context = build_neighbour_context(model_cfg["neighbours"], encoder, train_posts, saved_dir)
+    knn = None
+    if model_cfg.get("knn"):
+        from mner.builders_retrieval import build_knn
+
+        knn = build_knn(model_cfg["knn"], saved_dir)
     model = MnerModel(encoder, head, labels, word_shape, float(model_cfg.get("dropout", 0.1)),
-                      model_cfg.get("second_segment"), visual, fusion, prompt, context)
+                      model_cfg.get("second_segment"), visual, fusion, prompt, context, knn)
     model.config = {"model": model_cfg}
     return model

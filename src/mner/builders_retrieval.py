@@ -1,4 +1,5 @@
-"""`model.neighbours` -> the labelled-neighbour context (mner.retrieval.neighbours).
+"""`model.neighbours` -> the labelled-neighbour context (mner.retrieval.neighbours);
+`model.knn` -> kNN tagging of a saved model (mner.retrieval.knn).
 
     neighbours:
       name: context.neighbours.v1
@@ -54,3 +55,17 @@ def build_neighbour_context(cfg: dict[str, Any], encoder: Any, train_posts: list
                             int(cap) if cap is not None else None, float(cfg.get("none_share", 0.0)),
                             bool(cfg.get("with_text", False)), cfg.get("append_to"),
                             int(knowledge_cap) if knowledge_cap is not None else None, count_pieces)
+
+
+def build_knn(cfg: dict[str, Any], saved_dir: Path | None) -> Any:
+    """`model.knn: {name: knn.words.v1, k, temperature, weight}` of a saved model -> its kNN tagging."""
+    from mner.retrieval.knn import KNN_NAMES, KnnSettings, KnnTagging, WordDatastore
+
+    name = cfg.get("name", KNN_NAMES[0])
+    if name not in KNN_NAMES:
+        raise ValueError(f"unknown model.knn.name {name!r}; choose from {KNN_NAMES}")
+    if saved_dir is None:
+        raise ValueError("model.knn is added to a trained model (`mner index knn RUN --train FILE --to DIR`), "
+                         "not trained: remove it from the training config")
+    settings = KnnSettings(int(cfg.get("k", 8)), float(cfg.get("temperature", 0.1)), float(cfg.get("weight", 0.3)))
+    return KnnTagging(WordDatastore.load(Path(saved_dir)), settings)

@@ -21,7 +21,8 @@ class MnerModel(nn.Module):
     def __init__(self, text_encoder: nn.Module, head: nn.Module, labels: list[str],
                  word_shape: WordShapeEmbedding | None = None, dropout: float = 0.1,
                  second_segment: str | None = None, visual: nn.Module | None = None,
-                 fusion: nn.Module | None = None, prompt: nn.Module | None = None, context: Any | None = None):
+                 fusion: nn.Module | None = None, prompt: nn.Module | None = None, context: Any | None = None,
+                 knn: Any | None = None):
         super().__init__()
         if (visual is None) != (fusion is None):
             raise ValueError("a visual module and a fusion come together")
@@ -38,6 +39,7 @@ class MnerModel(nn.Module):
         # posts -> posts with retrieved visual text (labelled neighbours, mner.retrieval); not a module:
         # it holds an index, not weights, and is saved beside them
         self.context = context
+        self.knn = knn  # word-state datastore mixed into the emissions at inference (mner.retrieval.knn)
         self.config: dict[str, Any] = {}  # set by the builder; saved with the weights
 
     def batch(self, posts: list, with_labels: bool = True) -> Batch:
@@ -46,7 +48,8 @@ class MnerModel(nn.Module):
         return make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment,
                           self.visual)
 
-    def emissions(self, batch: Batch) -> torch.Tensor:
+    def word_states(self, batch: Batch) -> torch.Tensor:
+        """(b, w, f) what the head reads: encoder states (+ word shape) (+ fusion with the image)."""
         visual = self.visual(batch.visual_features) if self.visual is not None else None  # (b, v, dv), (b, v)
         if self.prompt is not None and visual is not None:
             with prompts_active(self.prompt(visual)):
@@ -57,7 +60,14 @@ class MnerModel(nn.Module):
             states = torch.cat([states, self.word_shape(batch.shape_ids)], dim=-1)  # (b, w, d + s)
         if visual is not None:  # the constructor guarantees a fusion comes with a visual module
             states = self.fusion(states, batch.mask, visual)  # (b, w, f)
-        return self.head.emissions(self.dropout(states))  # (b, w, L)
+        return states
+
+    def emissions(self, batch: Batch) -> torch.Tensor:
+        states = self.word_states(batch)  # (b, w, f)
+        emissions = self.head.emissions(self.dropout(states))  # (b, w, L)
+        if self.knn is not None and not self.training:  # kNN tagging: an inference-time mixture, no training
+            emissions = self.knn.mix(emissions, states, batch.mask)
+        return emissions
 
     def loss(self, batch: Batch) -> torch.Tensor:
         if batch.labels is None:
