@@ -18,8 +18,10 @@ def model_inputs(model_cfg: dict[str, Any]) -> list[str]:
     inputs = ["text"]
     neighbours = model_cfg.get("neighbours") or {}
     if neighbours and model_cfg.get("second_segment") == neighbours.get("field", "neighbours"):
-        if neighbours.get("append_to"):  # the model retrieves its neighbours itself; the post brings this
-            inputs.append(str(neighbours["append_to"]))
+        # the model retrieves its neighbours itself; the post brings what they are looked up by
+        for name in [*str(neighbours.get("key", "text")).split("|"), neighbours.get("append_to")]:
+            if name and name.strip() not in inputs:
+                inputs.append(name.strip())
     elif model_cfg.get("second_segment"):
         inputs.append(str(model_cfg["second_segment"]))
     visual = model_cfg.get("visual") or {}
