@@ -37,7 +37,8 @@ def test_index_build_reports_then_reuses(files, tiny_bert_dir):
     report = json.loads(first.output)
     assert report["count"] == 8 and not report["reused"] and report["searched_by"] == "flat"
     assert 0 < report["hubness"]["centred"]["top10"] <= 100
-    assert json.loads(CliRunner().invoke(app, args).output)["reused"]
+    again = json.loads(CliRunner().invoke(app, [*args, "--latency", "3"]).output)
+    assert again["reused"] and again["latency"]["queries"] == 3 and again["latency"]["single_ms"] > 0
 
 
 def test_index_build_refuses_a_dev_file(files):

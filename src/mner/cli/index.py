@@ -30,13 +30,15 @@ def build(
     kind: str = typer.Option("auto", "--kind", help="flat (exact) | hnsw | ivf | auto (exact below 100k posts)."),
     no_centre: bool = typer.Option(False, "--no-centre", help="Plain cosine (no mean-centring)."),
     hubness_k: int = typer.Option(10, "--hubness-k", help="Neighbour-list length of the hubness report."),
+    latency: int = typer.Option(0, "--latency", help="Also time N queries (the first N posts): one at a "
+                                "time and in batches of 64."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Embed every training post and store them with their gold tags in a faiss index."""
     from tqdm import tqdm
 
     from mner.data.loading import load_posts
-    from mner.retrieval.index import cached_index, check_bank_source
+    from mner.retrieval.index import cached_index, check_bank_source, query_latency
 
     try:
         check_bank_source(train)
@@ -47,6 +49,8 @@ def build(
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     report = {**index.meta, "reused": reused, "directory": str(to), "hubness": index.hubness(hubness_k)}
+    if latency > 0:
+        report["latency"] = query_latency(index, posts, n=latency)
     if as_json:
         typer.echo(json.dumps(report))
         return
@@ -56,6 +60,10 @@ def build(
     typer.echo(f"hubness (k={h['k']}): top 1% of posts fill {h['centred']['top1pct']:.1f}% of neighbour slots "
                f"(uncentred {h['raw']['top1pct']:.1f}%), top 10 posts {h['centred']['top10']:.1f}% "
                f"(uncentred {h['raw']['top10']:.1f}%)")
+    if "latency" in report:
+        lat = report["latency"]
+        typer.echo(f"query latency ({lat['queries']} queries, k={lat['k']}): {lat['single_ms']} ms one at a time "
+                   f"(search alone {lat['search_only_ms']} ms), {lat['batch64_ms']} ms each in batches of 64")
 
 
 def _numbers(text: str, kind: type) -> list:
