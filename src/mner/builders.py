@@ -102,7 +102,12 @@ def build_model(model_cfg: dict[str, Any], labels: list[str], train_posts: list[
     if model_cfg.get("visual"):
         from mner.builders_visual import build_fusion_module, build_visual
 
-        visual = build_visual(model_cfg["visual"], encoder, saved_dir)
+        if model_cfg["visual"].get("name") == "visual.relation_graph.v1":  # retrieval: needs the training posts
+            from mner.builders_retrieval import build_relation_graphs
+
+            visual = build_relation_graphs(model_cfg["visual"], train_posts, saved_dir)
+        else:
+            visual = build_visual(model_cfg["visual"], encoder, saved_dir)
         fusion_cfg = model_cfg.get("fusion") or {"name": "fusion.cross_attention.v1"}
         if fusion_cfg["name"] == "fusion.visual_prompt.v1":
             from mner.builders_visual import build_visual_prompt

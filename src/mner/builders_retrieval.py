@@ -69,3 +69,28 @@ def build_knn(cfg: dict[str, Any], saved_dir: Path | None) -> Any:
                          "not trained: remove it from the training config")
     settings = KnnSettings(int(cfg.get("k", 8)), float(cfg.get("temperature", 0.1)), float(cfg.get("weight", 0.3)))
     return KnnTagging(WordDatastore.load(Path(saved_dir)), settings)
+
+
+def build_relation_graphs(cfg: dict[str, Any], train_posts: list[Post] | None = None,
+                          saved_dir: Path | None = None, log: Any = print) -> Any:
+    """`model.visual: {name: visual.relation_graph.v1, graphs: [inter, intra], k: 5, key: caption,
+    encoder: minilm-l6, output_dim: 256, cache_dir: runs/index-cache}` -> R-GCN's relation graphs over
+    the training posts' captions (mner.retrieval.relation_graph); fuse with `fusion.gated.v1`."""
+    from mner.retrieval.index import PostIndex, cached_index, posts_digest
+    from mner.retrieval.relation_graph import GRAPHS, INDEX_DIR, RelationGraphs
+
+    image_key, sentence_encoder = str(cfg.get("key", "caption")), str(cfg.get("encoder", "minilm-l6"))
+    if saved_dir is not None:
+        index = PostIndex.load(Path(saved_dir) / INDEX_DIR)
+    elif train_posts:
+        labelled = [p for p in train_posts if p.tokens and p.tags is not None]
+        directory = cfg.get("index") or Path(cfg.get("cache_dir") or "runs/index-cache") / (
+            f"{image_key.replace('|', '+')}-{posts_digest(labelled, image_key, sentence_encoder)}")
+        index, reused = cached_index(labelled, directory, image_key, sentence_encoder, log=log)
+        log(f"relation graphs: {'reused' if reused else 'built'} the {image_key} index of {len(labelled)} "
+            f"training posts in {directory}")
+    else:
+        raise ValueError("visual.relation_graph.v1 needs training posts to build its bank from")
+    graphs = cfg.get("graphs", list(GRAPHS))
+    return RelationGraphs(index, list(graphs or []), int(cfg.get("k", 5)), int(cfg.get("output_dim", 256)),
+                          str(cfg.get("text_key", "text")), image_key, float(cfg.get("dropout", 0.1)))

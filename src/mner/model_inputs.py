@@ -30,6 +30,8 @@ def model_inputs(model_cfg: dict[str, Any]) -> list[str]:
         inputs += [str(f) for f in (visual.get("fields") or ["caption"]) if str(f) not in inputs]
     elif name == "visual.regions.v1":
         inputs.append("regions")
+    elif name == "visual.relation_graph.v1":  # retrieves by the post's caption (and text)
+        inputs += [k for k in str(visual.get("key", "caption")).split("|") if k not in inputs]
     elif name:  # every other visual module reads the post's images
         inputs.append("images")
     return inputs
