@@ -85,3 +85,11 @@ def test_sweep_weight_zero_matches_plain_prediction(untrained_dir):
     store = build_datastore(model, posts)
     (row,) = sweep_knn(model, store, posts, [2], [0.1], [0.0])
     assert row["f1"] == pytest.approx(plain)
+
+
+def test_onnx_export_of_a_knn_model_is_refused(untrained_dir, tmp_path):
+    from mner.export import export_model
+
+    make_knn_model(untrained_dir, make_posts(4), tmp_path / "knn", log=lambda m: None)
+    with pytest.raises(ValueError, match="retrieval"):
+        export_model(tmp_path / "knn", "onnx", tmp_path / "knn-onnx")
