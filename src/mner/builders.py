@@ -102,7 +102,12 @@ def build_model(model_cfg: dict[str, Any], labels: list[str], train_posts: list[
     if model_cfg.get("visual"):
         from mner.builders_visual import build_fusion_module, build_visual
 
-        visual = build_visual(model_cfg["visual"], encoder, saved_dir)
+        if model_cfg["visual"].get("name") == "visual.relation_graph.v1":  # retrieval: needs the training posts
+            from mner.builders_retrieval import build_relation_graphs
+
+            visual = build_relation_graphs(model_cfg["visual"], train_posts, saved_dir)
+        else:
+            visual = build_visual(model_cfg["visual"], encoder, saved_dir)
         fusion_cfg = model_cfg.get("fusion") or {"name": "fusion.cross_attention.v1"}
         if fusion_cfg["name"] == "fusion.visual_prompt.v1":
             from mner.builders_visual import build_visual_prompt
@@ -124,7 +129,13 @@ def build_model(model_cfg: dict[str, Any], labels: list[str], train_posts: list[
         from mner.builders_retrieval import build_neighbour_context
 
         context = build_neighbour_context(model_cfg["neighbours"], encoder, train_posts, saved_dir)
+    knn = None
+    if model_cfg.get("knn"):
+        from mner.builders_retrieval import build_knn
+
+        knn = build_knn(model_cfg["knn"], saved_dir)
     model = MnerModel(encoder, head, labels, word_shape, float(model_cfg.get("dropout", 0.1)),
-                      model_cfg.get("second_segment"), visual, fusion, prompt, grounding=grounding, context=context)
+                      model_cfg.get("second_segment"), visual, fusion, prompt, grounding=grounding, context=context,
+                      knn=knn)
     model.config = {"model": model_cfg}
     return model

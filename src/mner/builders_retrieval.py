@@ -1,4 +1,5 @@
-"""`model.neighbours` -> the labelled-neighbour context (mner.retrieval.neighbours).
+"""`model.neighbours` -> the labelled-neighbour context (mner.retrieval.neighbours);
+`model.knn` -> kNN tagging of a saved model (mner.retrieval.knn).
 
     neighbours:
       name: context.neighbours.v1
@@ -54,3 +55,42 @@ def build_neighbour_context(cfg: dict[str, Any], encoder: Any, train_posts: list
                             int(cap) if cap is not None else None, float(cfg.get("none_share", 0.0)),
                             bool(cfg.get("with_text", False)), cfg.get("append_to"),
                             int(knowledge_cap) if knowledge_cap is not None else None, count_pieces)
+
+
+def build_knn(cfg: dict[str, Any], saved_dir: Path | None) -> Any:
+    """`model.knn: {name: knn.words.v1, k, temperature, weight}` of a saved model -> its kNN tagging."""
+    from mner.retrieval.knn import KNN_NAMES, KnnSettings, KnnTagging, WordDatastore
+
+    name = cfg.get("name", KNN_NAMES[0])
+    if name not in KNN_NAMES:
+        raise ValueError(f"unknown model.knn.name {name!r}; choose from {KNN_NAMES}")
+    if saved_dir is None:
+        raise ValueError("model.knn is added to a trained model (`mner index knn RUN --train FILE --to DIR`), "
+                         "not trained: remove it from the training config")
+    settings = KnnSettings(int(cfg.get("k", 8)), float(cfg.get("temperature", 0.1)), float(cfg.get("weight", 0.3)))
+    return KnnTagging(WordDatastore.load(Path(saved_dir)), settings)
+
+
+def build_relation_graphs(cfg: dict[str, Any], train_posts: list[Post] | None = None,
+                          saved_dir: Path | None = None, log: Any = print) -> Any:
+    """`model.visual: {name: visual.relation_graph.v1, graphs: [inter, intra], k: 5, key: caption,
+    encoder: minilm-l6, output_dim: 256, cache_dir: runs/index-cache}` -> R-GCN's relation graphs over
+    the training posts' captions (mner.retrieval.relation_graph); fuse with `fusion.gated.v1`."""
+    from mner.retrieval.index import PostIndex, cached_index, posts_digest
+    from mner.retrieval.relation_graph import GRAPHS, INDEX_DIR, RelationGraphs
+
+    image_key, sentence_encoder = str(cfg.get("key", "caption")), str(cfg.get("encoder", "minilm-l6"))
+    if saved_dir is not None:
+        index = PostIndex.load(Path(saved_dir) / INDEX_DIR)
+    elif train_posts:
+        labelled = [p for p in train_posts if p.tokens and p.tags is not None]
+        directory = cfg.get("index") or Path(cfg.get("cache_dir") or "runs/index-cache") / (
+            f"{image_key.replace('|', '+')}-{posts_digest(labelled, image_key, sentence_encoder)}")
+        index, reused = cached_index(labelled, directory, image_key, sentence_encoder, log=log)
+        log(f"relation graphs: {'reused' if reused else 'built'} the {image_key} index of {len(labelled)} "
+            f"training posts in {directory}")
+    else:
+        raise ValueError("visual.relation_graph.v1 needs training posts to build its bank from")
+    graphs = cfg.get("graphs", list(GRAPHS))
+    return RelationGraphs(index, list(graphs or []), int(cfg.get("k", 5)), int(cfg.get("output_dim", 256)),
+                          str(cfg.get("text_key", "text")), image_key, float(cfg.get("dropout", 0.1)))

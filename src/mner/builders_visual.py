@@ -22,7 +22,8 @@ from torch import nn
 
 from mner.presets import resolve_model_name
 
-VISUALS = ("visual.caption.v1", "visual.pixels.v1", "visual.regions.v1")
+VISUALS = ("visual.caption.v1", "visual.pixels.v1", "visual.regions.v1",
+           "visual.relation_graph.v1")  # the last is built by builders_retrieval (it needs the training posts)
 
 
 def _options(cfg: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:

@@ -104,6 +104,8 @@ def write_model_files(model: MnerModel, directory: Path, metrics: dict[str, Any]
         model.visual.save_assets(directory)
     if getattr(model, "context", None) is not None:  # the retrieval index the model reads from
         model.context.save_assets(directory)
+    if getattr(model, "knn", None) is not None:  # the kNN-tagging word datastore
+        model.knn.save_assets(directory)
 
 
 def save_pretrained(model: MnerModel, directory: str | Path, metrics: dict[str, Any] | None = None) -> None:

@@ -22,7 +22,7 @@ class MnerModel(nn.Module):
                  word_shape: WordShapeEmbedding | None = None, dropout: float = 0.1,
                  second_segment: str | None = None, visual: nn.Module | None = None,
                  fusion: nn.Module | None = None, prompt: nn.Module | None = None,
-                 grounding: nn.Module | None = None, context: Any | None = None):
+                 grounding: nn.Module | None = None, context: Any | None = None, knn: Any | None = None):
         super().__init__()
         if (visual is None) != (fusion is None):
             raise ValueError("a visual module and a fusion come together")
@@ -40,6 +40,7 @@ class MnerModel(nn.Module):
         # posts -> posts with retrieved visual text (labelled neighbours, mner.retrieval); not a module:
         # it holds an index, not weights, and is saved beside them
         self.context = context
+        self.knn = knn  # word-state datastore mixed into the emissions at inference (mner.retrieval.knn)
         self.config: dict[str, Any] = {}  # set by the builder; saved with the weights
 
     def batch(self, posts: list, with_labels: bool = True) -> Batch:
@@ -50,11 +51,8 @@ class MnerModel(nn.Module):
         device = next(self.parameters()).device
         return batch if device.type == "cpu" else batch.to(device)  # a GPU training step (mner.distributed)
 
-    def emissions(self, batch: Batch) -> torch.Tensor:
-        return self.head.emissions(self.dropout(self.word_states(batch)))  # (b, w, L)
-
     def word_states(self, batch: Batch) -> torch.Tensor:
-        """(b, w, f) what the tagging head (and the grounding head) read."""
+        """(b, w, f) what the head reads: encoder states (+ word shape) (+ fusion with the image)."""
         visual = self.visual(batch.visual_features) if self.visual is not None else None  # (b, v, dv), (b, v)
         if self.prompt is not None and visual is not None:
             with prompts_active(self.prompt(visual)):
@@ -66,6 +64,16 @@ class MnerModel(nn.Module):
         if visual is not None:  # the constructor guarantees a fusion comes with a visual module
             states = self.fusion(states, batch.mask, visual)  # (b, w, f)
         return states
+
+    def emissions(self, batch: Batch) -> torch.Tensor:
+        return self.emissions_of(self.word_states(batch), batch)  # (b, w, L)
+
+    def emissions_of(self, states: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """(b, w, L) from word states (b, w, f); at inference mixed with the kNN datastore's labels."""
+        emissions = self.head.emissions(self.dropout(states))  # (b, w, L)
+        if self.knn is not None and not self.training:  # kNN tagging: an inference-time mixture, no training
+            emissions = self.knn.mix(emissions, states, batch.mask)
+        return emissions
 
     def loss(self, batch: Batch) -> torch.Tensor:
         if batch.labels is None:
@@ -88,7 +96,7 @@ class MnerModel(nn.Module):
         from mner.data.tags import bio_to_spans
 
         states = self.word_states(batch)  # (b, w, f)
-        paths, confidences = self.head.decode(self.head.emissions(states), batch.mask)
+        paths, confidences = self.head.decode(self.emissions_of(states, batch), batch.mask)
         tags = [[self.labels[i] for i in path] for path in paths]
         if self.grounding is None or batch.grounding_features is None:
             return tags, confidences, [[] for _ in tags]

@@ -18,8 +18,10 @@ def model_inputs(model_cfg: dict[str, Any]) -> list[str]:
     inputs = ["text"]
     neighbours = model_cfg.get("neighbours") or {}
     if neighbours and model_cfg.get("second_segment") == neighbours.get("field", "neighbours"):
-        if neighbours.get("append_to"):  # the model retrieves its neighbours itself; the post brings this
-            inputs.append(str(neighbours["append_to"]))
+        # the model retrieves its neighbours itself; the post brings what they are looked up by
+        for name in [*str(neighbours.get("key", "text")).split("|"), neighbours.get("append_to")]:
+            if name and name.strip() not in inputs:
+                inputs.append(name.strip())
     elif model_cfg.get("second_segment"):
         inputs.append(str(model_cfg["second_segment"]))
     visual = model_cfg.get("visual") or {}
@@ -28,6 +30,8 @@ def model_inputs(model_cfg: dict[str, Any]) -> list[str]:
         inputs += [str(f) for f in (visual.get("fields") or ["caption"]) if str(f) not in inputs]
     elif name == "visual.regions.v1":
         inputs.append("regions")
+    elif name == "visual.relation_graph.v1":  # retrieves by the post's caption (and text)
+        inputs += [k for k in str(visual.get("key", "caption")).split("|") if k not in inputs]
     elif name:  # every other visual module reads the post's images
         inputs.append("images")
     return inputs

@@ -17,6 +17,7 @@ OPTIONS: dict[str, dict] = {
     "fusion.linear.v1": {"hidden": 16, "dropout": 0.0},
     "fusion.cross_attention.v1": {"hidden": 16, "num_heads": 2, "dropout": 0.0},
     "fusion.partial.v1": {"hidden": 16, "num_heads": 2, "dropout": 0.0, "output_dim": 24},
+    "fusion.gated.v1": {"hidden": 16, "dropout": 0.0},
 }
 EXPECTED_OUTPUT_DIM = {
     "fusion.text_only.v1": TEXT_DIM,
@@ -24,6 +25,7 @@ EXPECTED_OUTPUT_DIM = {
     "fusion.linear.v1": 16,
     "fusion.cross_attention.v1": TEXT_DIM,
     "fusion.partial.v1": 24,
+    "fusion.gated.v1": TEXT_DIM,
 }
 SEES_TEXT = {name for name in OPTIONS if name != "fusion.visual_only.v1"}
 SEES_IMAGE = {name for name in OPTIONS if name != "fusion.text_only.v1"}

@@ -7,6 +7,7 @@ from fusion_cases import TEXT_DIM, VISUAL_DIM, make, random_inputs
 from mner.modules.fusion import (
     FUSIONS,
     CrossAttentionFusion,
+    GatedFusion,
     LinearFusion,
     PartialPredictionFusion,
     TextOnlyFusion,
@@ -22,6 +23,7 @@ def test_names_map_to_classes():
         "fusion.linear.v1": LinearFusion,
         "fusion.cross_attention.v1": CrossAttentionFusion,
         "fusion.partial.v1": PartialPredictionFusion,
+        "fusion.gated.v1": GatedFusion,
     }
 
 

@@ -97,3 +97,4 @@ def test_model_inputs_name_what_the_post_must_bring():
     assert model_inputs({"second_segment": "neighbours", "neighbours": {"k": 3}}) == ["text"]
     assert model_inputs({"second_segment": "neighbours", "neighbours": {"append_to": "knowledge"}}) == [
         "text", "knowledge"]
+    assert model_inputs({"second_segment": "neighbours", "neighbours": {"key": "text|caption"}}) == ["text", "caption"]

@@ -24,7 +24,11 @@ def _check(cfg: dict, where: str) -> None:
         assert model["fusion"]["name"] in FUSIONS or model["fusion"]["name"] == "fusion.visual_prompt.v1", where
         for field in model["visual"].get("fields", []):
             assert field in cfg["data"]["visual_text"], f"{where}: no data for visual text {field!r}"
-    if model.get("second_segment"):
+    neighbours = model.get("neighbours") or {}
+    if neighbours:  # the model makes its second segment from retrieved training posts
+        for name in [*str(neighbours.get("key", "text")).split("|"), neighbours.get("append_to")]:
+            assert name in (None, "text") or name in cfg["data"]["visual_text"], f"{where}: no data for {name!r}"
+    elif model.get("second_segment"):
         assert model["second_segment"] in cfg["data"]["visual_text"], where
     assert cfg["train"]["precision"] in ("fp32", "bf16"), where
 

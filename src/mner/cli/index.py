@@ -30,13 +30,15 @@ def build(
     kind: str = typer.Option("auto", "--kind", help="flat (exact) | hnsw | ivf | auto (exact below 100k posts)."),
     no_centre: bool = typer.Option(False, "--no-centre", help="Plain cosine (no mean-centring)."),
     hubness_k: int = typer.Option(10, "--hubness-k", help="Neighbour-list length of the hubness report."),
+    latency: int = typer.Option(0, "--latency", help="Also time N queries (the first N posts): one at a "
+                                "time and in batches of 64."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Embed every training post and store them with their gold tags in a faiss index."""
     from tqdm import tqdm
 
     from mner.data.loading import load_posts
-    from mner.retrieval.index import cached_index, check_bank_source
+    from mner.retrieval.index import cached_index, check_bank_source, query_latency
 
     try:
         check_bank_source(train)
@@ -47,6 +49,8 @@ def build(
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     report = {**index.meta, "reused": reused, "directory": str(to), "hubness": index.hubness(hubness_k)}
+    if latency > 0:
+        report["latency"] = query_latency(index, posts, n=latency)
     if as_json:
         typer.echo(json.dumps(report))
         return
@@ -56,3 +60,56 @@ def build(
     typer.echo(f"hubness (k={h['k']}): top 1% of posts fill {h['centred']['top1pct']:.1f}% of neighbour slots "
                f"(uncentred {h['raw']['top1pct']:.1f}%), top 10 posts {h['centred']['top10']:.1f}% "
                f"(uncentred {h['raw']['top10']:.1f}%)")
+    if "latency" in report:
+        lat = report["latency"]
+        typer.echo(f"query latency ({lat['queries']} queries, k={lat['k']}): {lat['single_ms']} ms one at a time "
+                   f"(search alone {lat['search_only_ms']} ms), {lat['batch64_ms']} ms each in batches of 64")
+
+
+def _numbers(text: str, kind: type) -> list:
+    try:
+        return [kind(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        _fail(f"{text!r} is not a comma-separated list of numbers")
+        return []
+
+
+@index_app.command("knn")
+def knn(
+    run_dir: Path = typer.Argument(..., help="A trained model: run folder or model directory."),
+    train: Path = typer.Option(..., "--train", help="Its labelled training posts (the datastore)."),
+    to: Path = typer.Option(..., "--to", help="Where the copy with kNN tagging goes (a new directory)."),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="Dev posts: tune k / temperature / weight on them."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Input format (default: auto-detect)."),
+    captions: Optional[Path] = typer.Option(None, "--captions", help="Caption file (train and dev images)."),
+    knowledge: Optional[Path] = typer.Option(None, "--knowledge", help="Knowledge file of the training posts."),
+    dev_knowledge: Optional[Path] = typer.Option(None, "--dev-knowledge", help="Knowledge file of the dev posts."),
+    k: str = typer.Option("8", "--k", help="Neighbours (comma list to sweep on --dev)."),
+    temperature: str = typer.Option("0.1", "--temperature", help="Softmax temperature on cosine (comma list)."),
+    weight: str = typer.Option("0.3", "--weight", help="Share of the kNN distribution (comma list; 0 = off)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Add kNN tagging to a trained model: its word states over the training posts -> gold tags."""
+    from tqdm import tqdm
+
+    from mner.data.loading import load_posts
+    from mner.retrieval.index import check_bank_source
+    from mner.retrieval.knn_sweep import make_knn_model
+
+    try:
+        check_bank_source(train)
+        train_posts = load_posts(train, fmt, visual_text={"caption": captions, "knowledge": knowledge})
+        dev_posts = load_posts(dev, fmt, visual_text={"caption": captions, "knowledge": dev_knowledge}) if dev else None
+        with tqdm(total=len(train_posts), desc="datastore", unit="post", disable=as_json) as bar:
+            result = make_knn_model(run_dir, train_posts, to, dev_posts, _numbers(k, int), _numbers(temperature, float),
+                                    _numbers(weight, float), log=lambda m: None if as_json else typer.echo(m),
+                                    progress=bar.update)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    s = result["settings"]
+    if as_json:
+        typer.echo(json.dumps({"k": s.k, "temperature": s.temperature, "weight": s.weight, "sweep": result["sweep"]}))
+        return
+    for row in result["sweep"]:
+        typer.echo(f"k {row['k']:>3}  T {row['temperature']:<5}  weight {row['weight']:<4}  dev F1 {row['f1']:.2f}")
+    typer.echo(f"kNN tagging (k {s.k}, temperature {s.temperature}, weight {s.weight}) -> {to}")

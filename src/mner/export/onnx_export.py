@@ -147,6 +147,9 @@ def export_onnx(run_dir: str | Path, output: str | Path, opset: int = OPSET, int
     if model.visual is not None:
         raise ValueError(f"{source}: models with a visual module cannot be exported to ONNX (their image inputs "
                          "are built in Python); text-only and context-fusion models can")
+    if model.context is not None or model.knn is not None:
+        raise ValueError(f"{source}: models with retrieval (model.neighbours, model.knn) cannot be exported to ONNX: "
+                         "their lookups run in Python beside the network")
     if not hasattr(model.text_encoder, "backbone"):
         raise ValueError(f"{source}: ONNX export covers Hugging Face encoders (encoder.hf.v1)")
     names = onnx_input_names(model)

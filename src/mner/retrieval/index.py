@@ -253,3 +253,25 @@ def cached_index(posts: list[Post], directory: str | Path, key: str = "text", en
     index = PostIndex.build(labelled, key, encoder, kind, centred, progress=progress)
     index.save(directory)
     return index, False
+
+
+def query_latency(index: PostIndex, posts: list[Post], k: int = 5, n: int = 100) -> dict[str, float]:
+    """Milliseconds per query post: embedding + search one at a time (a request), the search alone,
+    and embedding + search in batches of 64 (offline tagging). Queries are the first `n` posts."""
+    queries = [p for p in posts if p.tokens][:n]
+    if not queries:
+        return {}
+    started = time.perf_counter()
+    vectors = [index.embed([q]) for q in queries]
+    embed_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for q, v in zip(queries, vectors):
+        index.search([q], k, vectors=v)
+    search_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for start in range(0, len(queries), 64):
+        index.search(queries[start:start + 64], k)
+    batched_s = time.perf_counter() - started
+    per = 1000.0 / len(queries)
+    return {"queries": len(queries), "k": k, "single_ms": round((embed_s + search_s) * per, 2),
+            "search_only_ms": round(search_s * per, 3), "batch64_ms": round(batched_s * per, 2)}

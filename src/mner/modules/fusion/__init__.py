@@ -5,6 +5,7 @@ contract is `mner.modules.interfaces.Fusion`; see docs/fusion.md.
 """
 
 from mner.modules.fusion.cross_attention import CrossAttentionFusion
+from mner.modules.fusion.gated import GatedFusion
 from mner.modules.fusion.linear import LinearFusion
 from mner.modules.fusion.partial import PartialPredictionFusion
 from mner.modules.fusion.registry import FUSIONS, build_fusion, fusion_options
@@ -14,6 +15,7 @@ from mner.modules.fusion.visual_only import VisualOnlyFusion
 __all__ = [
     "FUSIONS",
     "CrossAttentionFusion",
+    "GatedFusion",
     "LinearFusion",
     "PartialPredictionFusion",
     "TextOnlyFusion",

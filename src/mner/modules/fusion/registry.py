@@ -12,6 +12,7 @@ from typing import Any
 from torch import nn
 
 from mner.modules.fusion.cross_attention import CrossAttentionFusion
+from mner.modules.fusion.gated import GatedFusion
 from mner.modules.fusion.linear import LinearFusion
 from mner.modules.fusion.partial import PartialPredictionFusion
 from mner.modules.fusion.text_only import TextOnlyFusion
@@ -23,6 +24,7 @@ FUSIONS: dict[str, type[nn.Module]] = {
     "fusion.linear.v1": LinearFusion,
     "fusion.cross_attention.v1": CrossAttentionFusion,
     "fusion.partial.v1": PartialPredictionFusion,
+    "fusion.gated.v1": GatedFusion,
 }
 
 
