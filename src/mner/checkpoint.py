@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from mner.crash_points import crash_point
 from mner.model import MnerModel
+from mner.model_files import ModelFileError, load_state_checked, read_json_file, read_json_object, read_safetensors
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -114,18 +115,27 @@ def save_pretrained(model: MnerModel, directory: str | Path, metrics: dict[str, 
 
 def from_pretrained(directory: str | Path, device: str = "cpu") -> MnerModel:
     from mner.builders import build_model
-    from mner.export.int8 import maybe_quantize
+    from mner.modules.int8_linear import maybe_quantize
 
     directory = Path(directory)
     recover_directory(directory)
     for name in ("config.json", "labels.json", "model.safetensors"):
         if not (directory / name).exists():
             raise FileNotFoundError(f"{directory} is not an mner model directory: {name} is missing")
-    config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-    labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
-    model = build_model(config["model"], labels, saved_dir=directory)
-    model = maybe_quantize(model, directory)  # int8 exports: swap in Int8Linear before loading their weights
-    state = load_file(str(directory / "model.safetensors"), device=device)
-    model.load_state_dict(state, strict=True)
+    config = read_json_object(directory / "config.json")
+    labels = read_json_file(directory / "labels.json")
+    if not isinstance(labels, list) or not labels or not all(isinstance(label, str) for label in labels):
+        raise ModelFileError(directory / "labels.json", "expected a non-empty JSON list of label strings")
+    if not isinstance(config.get("model"), dict):
+        raise ModelFileError(directory / "config.json", "has no 'model' section: not an mner model config")
+    try:
+        model = build_model(config["model"], labels, saved_dir=directory)
+        model = maybe_quantize(model, directory)  # int8 exports: swap in Int8Linear before loading their weights
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, OSError) as err:  # a config edited into something unbuildable
+        raise ModelFileError(directory / "config.json", f"does not describe a loadable model ({err!r})") from None
+    state = read_safetensors(directory / "model.safetensors", device=device)
+    load_state_checked(model, state, directory / "model.safetensors")
     model.config = config
     return model.to(device).eval()

@@ -1,6 +1,6 @@
 """What this CPU can compute fast: its instruction-set flags (Linux /proc/cpuinfo).
 
-Used to pick kernels (`mner.export.int8`: oneDNN `_int_mm` needs int8 dot-product
+Used to pick kernels (`mner.modules.int8_linear`: oneDNN `_int_mm` needs int8 dot-product
 instructions) and precisions (`mner.precision`: bf16 is only fast with native bf16).
 """
 

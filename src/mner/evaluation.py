@@ -10,7 +10,6 @@ from mner.data.post import Post
 from mner.data.tags import parse_tag
 from mner.metrics import entity_scores, token_macro_f1
 from mner.precision import precision_context
-from mner.training.order import inference_batches
 
 
 def predict_tags(model: Any, posts: list[Post], batch_size: int = 64,
@@ -44,6 +43,15 @@ def predict_grounded(model: Any, posts: list[Post], batch_size: int = 64, precis
             for i, t, c, g in zip(chosen, batch_tags, batch_conf, batch_ground):
                 tags[i], confidences[i], groundings[i] = t, c, g
     return tags, confidences, groundings
+
+
+def inference_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Sorted by length for minimal padding; callers restore the original order.
+
+    Lives here, not in `mner.training`: evaluation is used by training, never the reverse.
+    """
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
 
 
 def inference_order(model: Any, posts: list[Post], batch_size: int) -> list[list[int]]:

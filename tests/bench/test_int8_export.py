@@ -69,7 +69,7 @@ def _reference(layer: Int8Linear, x: torch.Tensor) -> torch.Tensor:
 
 
 def test_int8_forward_is_per_row_int8_arithmetic(int8_dir, monkeypatch):
-    import mner.export.int8 as int8
+    import mner.modules.int8_linear as int8
 
     monkeypatch.setattr(int8, "INT8_KERNEL", "int_mm")
     layer = Tagger.load(int8_dir).model.head.proj
@@ -105,7 +105,7 @@ def test_int8_kernel_follows_the_cpu(cpu, kernel, monkeypatch):
 @pytest.mark.parametrize("kernel", ["int_mm", "fbgemm"])
 def test_an_outlier_token_does_not_coarsen_the_other_rows(kernel, monkeypatch):
     """One scale per row: a token 1000x larger than the rest leaves their error unchanged."""
-    import mner.export.int8 as int8
+    import mner.modules.int8_linear as int8
 
     monkeypatch.setattr(int8, "INT8_KERNEL", kernel)
     torch.manual_seed(0)
@@ -124,7 +124,7 @@ def test_an_outlier_token_does_not_coarsen_the_other_rows(kernel, monkeypatch):
 def _dynamic(linear: nn.Linear) -> nn.Module:
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    from mner.export.int8 import _quiet_quantization
+    from mner.modules.int8_linear import _quiet_quantization
 
     with _quiet_quantization():
         return quantize_dynamic(nn.Sequential(linear), {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)[0]

@@ -135,6 +135,10 @@ def vinvl_npz(boxes: np.ndarray, scores: np.ndarray, features: np.ndarray, label
     return buffer.getvalue()
 
 
+# Bytes that mean something to the readers: field and line separators, post headers, BOMs, NUL.
+SEPARATORS = [b"\t", b"\n", b"\r\n", b"IMGID:", b"WID:", b"{", b"\xef\xbb\xbf", b"\xff\xfe", b"B-", b"I-X", b"\x00"]
+
+
 @st.composite
 def mutated(draw: st.DrawFn, data: bytes) -> bytes:
     """`data` after a few random byte flips, insertions, deletions and a possible truncation."""
@@ -145,8 +149,7 @@ def mutated(draw: st.DrawFn, data: bytes) -> bytes:
         if kind == "flip" and out:
             out[at] = draw(st.integers(0, 255))
         elif kind == "insert":
-            out[at:at] = draw(st.binary(min_size=1, max_size=8) | st.sampled_from(
-                [b"\t", b"\n", b"\r\n", b"IMGID:", b"WID:", b"{", b"\xef\xbb\xbf", b"\xff\xfe", b"B-", b"I-X", b"\x00"]))
+            out[at:at] = draw(st.binary(min_size=1, max_size=8) | st.sampled_from(SEPARATORS))
         elif kind == "delete" and out:
             del out[at : at + draw(st.integers(1, 16))]
         elif kind == "truncate":

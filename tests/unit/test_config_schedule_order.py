@@ -1,7 +1,8 @@
 import pytest
 
 from mner.config import apply_override, load_config
-from mner.training.order import epoch_batches, inference_batches
+from mner.evaluation import inference_batches
+from mner.training.order import epoch_batches
 from mner.training.schedule import LrSchedule
 
 

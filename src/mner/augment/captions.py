@@ -20,7 +20,8 @@ class HFCaptioner:
 
         try:
             self.processor = AutoProcessor.from_pretrained(name_or_path)
-            self.model = AutoModelForImageTextToText.from_pretrained(name_or_path).to(device).eval()
+            self.model = AutoModelForImageTextToText.from_pretrained(
+                name_or_path, use_safetensors=True).to(device).eval()
         except (OSError, ValueError, KeyError) as err:
             raise ValueError(f"cannot load an image-to-text model from {name_or_path!r}: {err}") from None
         self.name = name_or_path

@@ -32,7 +32,7 @@ class LocalChatModel:
 
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-            self.model = AutoModelForCausalLM.from_pretrained(name_or_path).to(device).eval()
+            self.model = AutoModelForCausalLM.from_pretrained(name_or_path, use_safetensors=True).to(device).eval()
         except (OSError, ValueError) as err:
             raise ValueError(f"cannot load a text-generation model from {name_or_path!r}: {err}") from None
         self.model_name = name_or_path

@@ -47,7 +47,7 @@ def matmul_gflops(n: int = 1024, repeats: int = 10, warmup: int = 2, dtype: torc
 
 def int8_linear_gops(n: int = 1024, repeats: int = 10, warmup: int = 2) -> float:
     """Dynamic int8 Linear throughput (the int8 export's kernel), GOP/s (best of `repeats`)."""
-    from mner.export.int8 import Int8Linear, _quiet_quantization
+    from mner.modules.int8_linear import Int8Linear, _quiet_quantization
 
     linear = torch.nn.Linear(n, n)
     with _quiet_quantization():

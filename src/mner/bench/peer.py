@@ -73,7 +73,7 @@ class PeerTagger:
         from mner.modules.hf_text_encoder import _load_tokenizer
 
         quiet_transformers()
-        model = AutoModelForTokenClassification.from_pretrained(str(directory)).eval()
+        model = AutoModelForTokenClassification.from_pretrained(str(directory), use_safetensors=True).eval()
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         return cls(model, _load_tokenizer(str(directory)), labels, max_length)
 
@@ -144,7 +144,7 @@ def train_peer(encoder: str, labels: list[str], train: list[Post], dev: list[Pos
     quiet_transformers()
     torch.manual_seed(seed)  # the classifier's initialisation
     model = AutoModelForTokenClassification.from_pretrained(
-        encoder, num_labels=len(labels), id2label=dict(enumerate(labels)),
+        encoder, use_safetensors=True, num_labels=len(labels), id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)})
     tagger = PeerTagger(model, _load_tokenizer(encoder), labels, max_length)
     index = {label: i for i, label in enumerate(labels)}

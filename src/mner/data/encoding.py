@@ -65,7 +65,8 @@ def check_utf8_text(path: str | PathLike[str], head: bytes) -> None:
     """`DataFormatError` (no line: the whole file) when `head` shows a UTF-16/32 text file."""
     encoding = sniff_encoding(head)
     if encoding is not None:
-        how = "byte-order mark" if any(head.startswith(bom) for bom, _ in BOMS) else "NUL-byte pattern, no byte-order mark"
+        marked = any(head.startswith(bom) for bom, _ in BOMS)
+        how = "byte-order mark" if marked else "NUL-byte pattern, no byte-order mark"
         raise DataFormatError(
             path, None, f"this is {encoding} text ({how}); mner reads UTF-8 -- {conversion_hint(path, encoding)}"
         )

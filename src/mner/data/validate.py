@@ -151,7 +151,9 @@ def check_json_lines(
     return records
 
 
-def safe_images(found: ProblemList, path: Path, record: PostRecord, images_dir: str | PathLike[str] | None) -> list[str]:
+def safe_images(
+    found: ProblemList, path: Path, record: PostRecord, images_dir: str | PathLike[str] | None
+) -> list[str]:
     """The record's images as paths; each name that would leave the folder is a problem instead."""
     images = []
     for name in record.images:

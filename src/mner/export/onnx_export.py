@@ -54,11 +54,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from mner.batching import Batch, make_batch
 from mner.data.post import Post
+from mner.model_files import ModelFileError, load_state_checked, read_json_file, read_json_object, read_safetensors
 from mner.predict import Tagger
 
 FORMAT = "mner.onnx.v1"
@@ -293,16 +294,23 @@ class OnnxModel(nn.Module):
         spec_path = directory / "onnx.json"
         if not spec_path.exists():
             raise FileNotFoundError(f"{directory} is not an mner ONNX export: onnx.json is missing")
-        spec = json.loads(spec_path.read_text(encoding="utf-8"))
-        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
+        spec = read_json_object(spec_path)
+        config = read_json_object(directory / "config.json")
+        labels = read_json_file(directory / "labels.json")
         enc = config["model"]["encoder"]
         # the same featurizer arguments as builders.build_text_encoder
         featurizer = SubwordFeaturizer(_load_tokenizer(str(directory / "tokenizer")), **featurizer_options(enc))
-        head_state = load_file(str(directory / "head.safetensors"))
+        head_state = read_safetensors(directory / "head.safetensors")
+        if "proj.weight" not in head_state:
+            raise ModelFileError(directory / "head.safetensors", "has no proj.weight: not an mner head")
         head = build_head(config["model"]["head"], int(head_state["proj.weight"].shape[1]), labels)
-        head.load_state_dict(head_state, strict=True)
-        return cls(_session(directory / "model.onnx", threads), spec["inputs"], featurizer, head.eval(), labels,
+        load_state_checked(head, head_state, directory / "head.safetensors")
+        try:
+            session = _session(directory / "model.onnx", threads)
+        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types (InvalidProtobuf, Fail, ...)
+            raise ModelFileError(directory / "model.onnx", f"onnxruntime cannot load it ({err}): truncated or "
+                                 "damaged?") from None
+        return cls(session, spec["inputs"], featurizer, head.eval(), labels,
                    config["model"].get("second_segment"), AutoConfig.from_pretrained(directory / "encoder_config"),
                    config)
 

@@ -43,9 +43,8 @@ class HfTextEncoder(nn.Module):
         """Pretrained weights from a hub id or a local directory."""
         from transformers import AutoModel
 
-        backbone = AutoModel.from_pretrained(name_or_path, add_pooling_layer=False) if _is_bert_like(
-            name_or_path
-        ) else AutoModel.from_pretrained(name_or_path)
+        options = {"add_pooling_layer": False} if _is_bert_like(name_or_path) else {}
+        backbone = AutoModel.from_pretrained(name_or_path, use_safetensors=True, **options)  # never a pickled .bin
         return cls(backbone, _load_tokenizer(name_or_path), pooling, max_length, second_max_length, url_placeholder)
 
     @classmethod

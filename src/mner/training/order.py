@@ -22,9 +22,3 @@ def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, bu
     if bucket:
         rng.shuffle(batches)
     return batches
-
-
-def inference_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
-    """Sorted by length for minimal padding; callers restore the original order."""
-    order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from mner.checkpoint import atomic_directory, write_model_files
+from mner.model_files import ModelFileError, load_state_checked, read_json_object, read_safetensors
 
 
 def optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -66,11 +67,13 @@ def load_training_checkpoint(directory: Path, model: Any, optimizer: torch.optim
                              rank: int = 0) -> dict[str, Any]:
     """Restore weights, optimiser and this process's RNG in place; return the saved progress dict.
     (A process the saving run did not have keeps the RNG it was seeded with.)"""
-    weights = load_file(str(directory / "model.safetensors"))
-    model.load_state_dict(weights, strict=True)
-    tensors = load_file(str(directory / "trainer.safetensors"))
-    meta = json.loads((directory / "trainer_state.json").read_text(encoding="utf-8"))
-    optimizer_from_flat(optimizer, tensors, meta)
+    load_state_checked(model, read_safetensors(directory / "model.safetensors"), directory / "model.safetensors")
+    tensors = read_safetensors(directory / "trainer.safetensors")
+    meta = read_json_object(directory / "trainer_state.json")
+    try:
+        optimizer_from_flat(optimizer, tensors, meta)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelFileError(directory / "trainer_state.json", f"does not fit this run's optimizer ({err!r})") from None
     if rng_key(rank) in tensors:
         torch.set_rng_state(tensors[rng_key(rank)])
     return meta["progress"]

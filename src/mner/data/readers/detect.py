@@ -67,8 +67,10 @@ def detect_kind(path: str | PathLike[str]) -> str:
         return "images" if has_images else "folder"
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
+    if path.suffix.lower() == ".npz":
+        return "regions"
     check_utf8_text(path, head)  # UTF-16 has NUL bytes: without this it would pass for a binary npz
-    if path.suffix.lower() == ".npz" or is_binary(head):
+    if is_binary(head):
         return "regions"
     found = first_line(path)
     if found is not None:

@@ -170,7 +170,8 @@ def read_gmner(
         try:
             xml_path = resolve_inside(xml_dir, f"{post.id}.xml")
         except UnsafePathError as err:
-            raise DataFormatError(path, post.source.line if post.source else None, f"post {post.id!r}: xml {err}") from None
+            line = post.source.line if post.source else None
+            raise DataFormatError(path, line, f"post {post.id!r}: xml {err}") from None
         if not xml_path.is_file():
             continue
         boxes = read_voc_boxes(xml_path)

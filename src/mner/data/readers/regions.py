@@ -18,6 +18,7 @@ boxes are needed.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Iterable
 from os import PathLike
 from pathlib import Path
@@ -30,6 +31,11 @@ from mner.data.readers.visual_text import image_id
 from mner.data.safe_paths import UnsafePathError, resolve_inside
 
 REQUIRED_KEYS = ("bounding_boxes", "box_features", "scores")
+# What numpy and zipfile raise for a damaged archive: besides the usual, an unsupported or
+# flipped compression method / zip version (NotImplementedError), an "encrypted" flag
+# (RuntimeError), a bad deflate stream (zlib.error) -- found by the fuzz tests.
+NPZ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError, KeyError,
+              zlib.error)
 
 
 def read_vinvl(
@@ -42,7 +48,7 @@ def read_vinvl(
     """The regions of one image, best score first, at most `top_k` of them."""
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+    except NPZ_ERRORS as err:
         raise DataFormatError(path, None, f"cannot read VinVL npz: {err}") from None
     if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise DataFormatError(path, None, "expected an .npz archive, found a single .npy array")
@@ -55,7 +61,7 @@ def read_vinvl(
             scores = np.asarray(npz["scores"], dtype=np.float64).reshape(-1)
             labels = npz["objects"] if "objects" in npz.files else None
             features = npz["box_features"] if with_features else None
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:  # pickled object arrays land here
+        except NPZ_ERRORS as err:  # pickled object arrays land here
             raise DataFormatError(path, None, f"cannot read VinVL npz: {err}") from None
     n = len(scores)
     if boxes.shape != (n, 4):

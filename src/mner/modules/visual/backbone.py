@@ -54,9 +54,9 @@ def load_vision_backbone(name_or_path: str | Path) -> nn.Module:
     config = AutoConfig.from_pretrained(name_or_path)
     vision = vision_config_of(config)
     if vision is config:
-        return AutoModel.from_pretrained(name_or_path)
+        return AutoModel.from_pretrained(name_or_path, use_safetensors=True)  # never a pickled .bin
     tower = MODEL_MAPPING[type(vision)]  # e.g. CLIPVisionConfig -> CLIPVisionModel
-    return tower.from_pretrained(name_or_path)
+    return tower.from_pretrained(name_or_path, use_safetensors=True)
 
 
 def vision_backbone_from_config(directory: str | Path) -> nn.Module:
