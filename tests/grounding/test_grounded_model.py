@@ -72,6 +72,13 @@ def test_post_without_regions_still_learns_groundable_from_text(tmp_path, tiny_b
         assert [p >= 0.5 for _, p in ground] == [bool(e.boxes) for e in post.entities]
     assert evaluate(model, posts)["grounded"]["groundable"]["accuracy"] == pytest.approx(100.0)
 
+    # an int8 export keeps the grounding head (its Linear layers quantized too) and still points at the boxes
+    from mner.export import export_model, load_tagger
+
+    exported = load_tagger(export_model(tmp_path / "run", "int8", tmp_path / "run-int8"))
+    assert exported.model.grounding is not None
+    assert [(e.type, e.boxes) for e in exported.predict(posts[0])] == [(e.type, e.boxes) for e in entities]
+
     # mner evaluate prints the three F1s for a grounded model (and --json carries them)
     from typer.testing import CliRunner
 
