@@ -89,6 +89,9 @@ def test_post_without_regions_still_learns_groundable_from_text(tmp_path, tiny_b
     result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "run"), "--data", str(gold)])
     assert result.exit_code == 0, result.output
     assert "GMNER" in result.output and "EEG" in result.output
+    result = CliRunner().invoke(app, ["predict", str(tmp_path / "run"), "Alice Smith wins in Paris"])
+    assert result.exit_code == 0, result.output
+    assert [line.split("\t")[3] for line in result.output.splitlines()] == ["none", "none"]  # no regions given
     result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "run"), "--data", str(gold), "--json"])
     assert json.loads(result.output)["grounded"]["mner"]["f1"] == pytest.approx(100.0)
 
