@@ -63,6 +63,16 @@ def test_regions_written_in_the_vinvl_layout_cached_by_content_and_resumable(tmp
                                   np.load(out / "red_copy.jpg.npz")["bounding_boxes"])
     assert json.loads((out / "regions.json").read_text())["feature_dim"] == 16
 
+    # the written folder is what data.regions / --regions read, and what the grounding head takes
+    from mner.data.post import Post
+    from mner.data.readers.regions import attach_regions
+    from mner.grounding.head import GroundingHead
+
+    post = Post("red", ["Alice", "wins"], ["B-PER", "O"], images=["red.jpg"])
+    assert attach_regions([post], out) == 1
+    features = GroundingHead(8, ["PER"], feature_dim=16, hidden_dim=8, top_k=5).featurize([post])
+    assert features["region_features"].shape == (1, 5, 16) and bool(features["has_region"][0])
+
     again = run(folder, "--to", out, "--detector", tiny_detr, "--top-k", 5)
     assert again.exit_code == 0 and "0 detected" in again.output  # resumed: everything from the content cache
     other = run(folder, "--to", out, "--detector", tiny_detr, "--top-k", 3)
