@@ -24,6 +24,7 @@ def _config(tmp_path, tiny_bert_dir, epochs=40):
     return cfg
 
 
+@pytest.mark.slow  # one training run shared by every check of the grounded path (about 40 s on an idle core)
 def test_grounded_model_overfits_saves_loads_and_predicts_same_boxes(tmp_path, tiny_bert_dir):
     torch.manual_seed(0)
     posts = grounded_posts(4)
@@ -59,6 +60,30 @@ def test_grounded_model_overfits_saves_loads_and_predicts_same_boxes(tmp_path, t
     scores = score_predictions(posts, out)
     assert scores["mner"]["f1"] == pytest.approx(100.0)
 
+    # an int8 export keeps the grounding head (its Linear layers quantized too) and still points at the boxes
+    from mner.export import export_model, load_tagger
+
+    exported = load_tagger(export_model(tmp_path / "run", "int8", tmp_path / "run-int8"))
+    assert exported.model.grounding is not None
+    assert [(e.type, e.boxes) for e in exported.predict(posts[0])] == [(e.type, e.boxes) for e in entities]
+
+    # mner evaluate prints the three F1s for a grounded model (and --json carries them)
+    from typer.testing import CliRunner
+
+    from mner.cli.main import app
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(p.to_dict()) + "\n" for p in posts))
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "run"), "--data", str(gold)])
+    assert result.exit_code == 0, result.output
+    assert "GMNER" in result.output and "EEG" in result.output
+    result = CliRunner().invoke(app, ["predict", str(tmp_path / "run"), "Alice Smith wins in Paris"])
+    assert result.exit_code == 0, result.output
+    assert [line.split("\t")[3] for line in result.output.splitlines()] == ["none", "none"]  # no regions given
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "run"), "--data", str(gold), "--json"])
+    assert json.loads(result.output)["grounded"]["mner"]["f1"] == pytest.approx(100.0)
+
+
 
 def test_post_without_regions_still_learns_groundable_from_text(tmp_path, tiny_bert_dir):
     torch.manual_seed(0)
@@ -71,19 +96,6 @@ def test_post_without_regions_still_learns_groundable_from_text(tmp_path, tiny_b
         assert [box for box, _ in ground] == [None] * len(post.entities)  # nothing to point at
         assert [p >= 0.5 for _, p in ground] == [bool(e.boxes) for e in post.entities]
     assert evaluate(model, posts)["grounded"]["groundable"]["accuracy"] == pytest.approx(100.0)
-
-    # mner evaluate prints the three F1s for a grounded model (and --json carries them)
-    from typer.testing import CliRunner
-
-    from mner.cli.main import app
-
-    gold = tmp_path / "gold.jsonl"
-    gold.write_text("".join(json.dumps(p.to_dict()) + "\n" for p in posts))
-    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "run"), "--data", str(gold)])
-    assert result.exit_code == 0, result.output
-    assert "GMNER" in result.output and "EEG" in result.output
-    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "run"), "--data", str(gold), "--json"])
-    assert json.loads(result.output)["grounded"]["mner"]["f1"] == pytest.approx(100.0)
 
 
 def test_shipped_configs_build(tiny_bert_dir):

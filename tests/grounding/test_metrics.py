@@ -48,6 +48,7 @@ def test_direct_protocol_hand_worked():
     assert s["eeg"]["tp"] == 2  # PER box and ORG none
     assert s["groundable"]["accuracy"] == pytest.approx(200 / 3)
     assert s["groundable"]["majority"] == pytest.approx(200 / 3)  # 2 of 3 found entities are ungrounded
+    assert s["groundable"]["f1"] == pytest.approx(2 * 0.5 * 1.0 / 1.5 * 100)  # said 2 groundable, 1 right, 1 gold
 
 
 def test_box_below_half_iou_is_wrong_and_grounded_none_is_wrong():

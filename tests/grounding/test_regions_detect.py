@@ -63,6 +63,16 @@ def test_regions_written_in_the_vinvl_layout_cached_by_content_and_resumable(tmp
                                   np.load(out / "red_copy.jpg.npz")["bounding_boxes"])
     assert json.loads((out / "regions.json").read_text())["feature_dim"] == 16
 
+    # the written folder is what data.regions / --regions read, and what the grounding head takes
+    from mner.data.post import Post
+    from mner.data.readers.regions import attach_regions
+    from mner.grounding.head import GroundingHead
+
+    post = Post("red", ["Alice", "wins"], ["B-PER", "O"], images=["red.jpg"])
+    assert attach_regions([post], out) == 1
+    features = GroundingHead(8, ["PER"], feature_dim=16, hidden_dim=8, top_k=5).featurize([post])
+    assert features["region_features"].shape == (1, 5, 16) and bool(features["has_region"][0])
+
     again = run(folder, "--to", out, "--detector", tiny_detr, "--top-k", 5)
     assert again.exit_code == 0 and "0 detected" in again.output  # resumed: everything from the content cache
     other = run(folder, "--to", out, "--detector", tiny_detr, "--top-k", 3)
@@ -94,3 +104,44 @@ def test_real_tweet_images(tmp_path, tiny_detr):
     assert result.exit_code == 0, result.output
     for path in folder.iterdir():
         assert len(read_vinvl(tmp_path / "regions" / f"{path.name}.npz")) == 4
+
+
+@pytest.fixture(scope="module")
+def tiny_owlvit(tmp_path_factory):
+    """A zero-shot detector: OWL-ViT, hidden 16, with a character-level CLIP tokenizer written locally."""
+    import string
+
+    import torch
+    from transformers import (CLIPTokenizer, OwlViTConfig, OwlViTForObjectDetection, OwlViTImageProcessor,
+                              OwlViTProcessor)
+
+    directory = tmp_path_factory.mktemp("tiny-owlvit")
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for c in string.ascii_lowercase:
+        vocab[c] = len(vocab)
+        vocab[c + "</w>"] = len(vocab)
+    (directory / "vocab.json").write_text(json.dumps(vocab))
+    (directory / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = CLIPTokenizer(str(directory / "vocab.json"), str(directory / "merges.txt"),
+                              pad_token="<|endoftext|>", model_max_length=16)
+    size = {"height": 32, "width": 32}
+    OwlViTProcessor(image_processor=OwlViTImageProcessor(size=size, crop_size=size),
+                    tokenizer=tokenizer).save_pretrained(directory)
+    small = dict(hidden_size=16, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2)
+    config = OwlViTConfig(text_config=dict(vocab_size=len(vocab), max_position_embeddings=16, **small),
+                          vision_config=dict(image_size=32, patch_size=8, **small), projection_dim=16)
+    torch.manual_seed(0)
+    OwlViTForObjectDetection(config).save_pretrained(directory)
+    return directory
+
+
+def test_zero_shot_detector_needs_queries_and_labels_boxes_with_them(tmp_path, tiny_owlvit):
+    folder, out = images_dir(tmp_path), tmp_path / "regions"
+    result = run(folder, "--to", out, "--detector", tiny_owlvit)
+    assert result.exit_code == 1 and "--queries" in result.output
+    result = run(folder, "--to", out, "--detector", tiny_owlvit, "--queries", "person, logo", "--top-k", 6)
+    assert result.exit_code == 0, result.output
+    regions = read_vinvl(out / "green.png.npz")
+    assert len(regions) == 6 and regions[0].feature.shape == (16,)
+    assert {r.label for r in regions} <= {"person", "logo"}
+    assert all(0 <= r.box[0] <= r.box[2] <= 60 and 0 <= r.box[1] <= r.box[3] <= 90 for r in regions)

@@ -84,3 +84,24 @@ def test_hindex_with_npz_candidates(tmp_path):
     assert result.exit_code == 0, result.output
     scores = json.loads(result.output)
     assert scores["gmner"]["f1"] == 100.0 and scores["unmatchable"] == 0
+
+
+def test_real_gmner_dev_gold_as_predictions_scores_100(tmp_path):
+    from pathlib import Path
+
+    import pytest
+
+    dev = Path(__file__).parents[2] / ".." / "shared" / "data" / "twitter_gmner" / "dev.txt"
+    if not dev.is_file():
+        pytest.skip("../shared/data/twitter_gmner absent")
+    from mner.data.readers.gmner import read_gmner
+
+    posts = read_gmner(dev)
+    preds = write_preds(tmp_path, [{"id": p.id, "entities": [
+        {"start": e.start, "end": e.end, "type": e.type, "box": list(e.boxes[-1]) if e.boxes else None}
+        for e in p.entities]} for p in posts])
+    result = CliRunner().invoke(app, ["score", str(dev), str(preds), "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)
+    assert [scores[t]["f1"] for t in ("gmner", "mner", "eeg")] == [100.0, 100.0, 100.0]
+    assert scores["mner"]["tp"] == sum(len(p.entities) for p in posts)

@@ -142,7 +142,9 @@ def predict(
         if not entities:
             typer.echo("(no entities)")
         for e in entities:
-            typer.echo(f"{e.text}\t{e.type}\t{e.score:.3f}")
+            grounded = "" if e.grounding_score is None else (  # a grounded model: box (or none) and P(groundable)
+                f"\t{[round(v, 1) for v in e.boxes[0]] if e.boxes else 'none'}\t{e.grounding_score:.3f}")
+            typer.echo(f"{e.text}\t{e.type}\t{e.score:.3f}{grounded}")
         return
     from mner.cli.predict_file import predict_file
 

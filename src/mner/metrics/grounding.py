@@ -25,8 +25,8 @@ Two protocols, because the published figures use two:
 In both: MNER counts span + type (the grounding ignored); EEG counts span +
 region (the type ignored). P = tp / predicted, R = tp / gold, in percent.
 `groundable` reports, over the gold entities whose span was found, how often
-the "has a region or not" decision was right, beside always answering the
-majority class of those entities.
+the "has a region or not" decision was right (and its F1, groundable being
+the positive class), beside always answering the majority class of those entities.
 """
 
 from __future__ import annotations
@@ -132,6 +132,7 @@ def grounded_scores(gold_posts: list[Post], predictions: dict[str, list[Grounded
     gmner, mner, eeg = Counts(), Counts(), Counts()
     decisions = [0, 0]  # right, total: groundable-or-not on found spans
     groundable_found = 0
+    said_groundable = right_groundable = 0  # for the decision's F1 (positive class: groundable)
     unmatchable = 0
     for post in gold_posts:
         preds = predictions.get(post.id, [])
@@ -144,16 +145,20 @@ def grounded_scores(gold_posts: list[Post], predictions: dict[str, list[Grounded
             total.tp += tp
             total.predicted += npred
             total.gold += ngold
-        right, found, grounded = _groundable_decisions(post, preds)
+        right, found, grounded, said, both = _groundable_decisions(post, preds)
         decisions[0] += right
         decisions[1] += found
         groundable_found += grounded
+        said_groundable += said
+        right_groundable += both
     majority = max(groundable_found, decisions[1] - groundable_found)
     result: dict[str, Any] = {"protocol": protocol, "gmner": gmner.to_dict(), "mner": mner.to_dict(),
                               "eeg": eeg.to_dict(),
                               "groundable": {"accuracy": 100.0 * decisions[0] / decisions[1] if decisions[1] else 0.0,
                                              "majority": 100.0 * majority / decisions[1] if decisions[1] else 0.0,
-                                             "entities": decisions[1]}}
+                                             "entities": decisions[1],
+                                             "f1": Counts(right_groundable, said_groundable,
+                                                          groundable_found).to_dict()["f1"]}}
     if protocol == "hindex":
         result["top_n"] = top_n
         result["unmatchable"] = unmatchable
@@ -196,17 +201,19 @@ def _hindex_post(post: Post, preds: list[GroundedPrediction], candidates: list[B
     return (gm, n_pred, n_gold), (mn, n_pred, n_gold), (ee, n_pred, n_gold), lost
 
 
-def _groundable_decisions(post: Post, preds: list[GroundedPrediction]) -> tuple[int, int, int]:
-    """(right, found, groundable) over gold entities whose span was predicted."""
+def _groundable_decisions(post: Post, preds: list[GroundedPrediction]) -> tuple[int, int, int, int, int]:
+    """Over gold entities whose span was predicted: (right, found, gold groundable, said groundable, both)."""
     said = {(p.start, p.end): p.says_groundable for p in preds}
-    right = found = grounded = 0
+    right = found = grounded = said_yes = both = 0
     for e in post.entities:
         span = (e.start, e.end)
         if span in said:
             found += 1
             grounded += int(bool(e.boxes))
             right += int(said[span] == bool(e.boxes))
-    return right, found, grounded
+            said_yes += int(said[span])
+            both += int(said[span] and bool(e.boxes))
+    return right, found, grounded, said_yes, both
 
 
 def format_grounded(scores: dict[str, Any]) -> str:
@@ -220,6 +227,6 @@ def format_grounded(scores: dict[str, Any]) -> str:
         lines.append(f"{task.upper():<8}{s['precision']:>8.2f}{s['recall']:>8.2f}{s['f1']:>8.2f}"
                      f"{s['tp']:>7}{s['fp']:>7}{s['fn']:>7}")
     g = scores["groundable"]
-    lines.append(f"groundable-or-not accuracy {g['accuracy']:.2f} on {g['entities']} found entities "
-                 f"(majority class {g['majority']:.2f})")
+    lines.append(f"groundable-or-not accuracy {g['accuracy']:.2f} (F1 {g['f1']:.2f}) on {g['entities']} found "
+                 f"entities (majority class {g['majority']:.2f})")
     return "\n".join(lines)

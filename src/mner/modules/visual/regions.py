@@ -130,7 +130,7 @@ class RegionEncoder(nn.Module):
 
     def forward(self, features: dict[str, torch.Tensor]) -> VisualTokens:
         mask = features["region_mask"].bool()  # (b, k)
-        dtype = self.feature_projection.weight.dtype
+        dtype = self.norm.weight.dtype  # not a Linear: an int8 export swaps those for Int8Linear (no .weight)
         tokens = (self.feature_projection(features["region_features"].to(dtype))
                   + self.geometry_projection(features["region_geometry"].to(dtype))
                   + self.image_embedding(features["region_image"]))  # (b, k, d)
