@@ -129,10 +129,10 @@ def test_two_processes_write_what_one_process_writes_line_for_line(tmp_path, tag
 
     corpus = write_corpus(tmp_path / "in")
     single = CliRunner().invoke(app, ["predict", str(tagger_run), "--input", str(corpus), "--output",
-                                      str(tmp_path / "one")])  # in this process: the same command's code
+                                      str(tmp_path / "one"), "--precision", "fp32"])  # in this process: the same code
     assert single.exit_code == 0, single.output
     run_mner("predict", str(tagger_run), "--input", str(corpus), "--output", str(tmp_path / "two"),
-             "--processes", "2")
+             "--processes", "2", "--precision", "fp32")  # one precision for all: this test is about sharding
     one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.jsonl"))
     two = sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*.jsonl"))
     assert one == two and len(one) == 5
@@ -140,7 +140,7 @@ def test_two_processes_write_what_one_process_writes_line_for_line(tmp_path, tag
         assert (tmp_path / "two" / name).read_text().splitlines() == (tmp_path / "one" / name).read_text().splitlines()
     # the one-file form of `mner predict --input` writes the same lines
     file_form = CliRunner().invoke(app, ["predict", str(tagger_run), "--input", str(corpus / "part0.jsonl"),
-                                         "--output", str(tmp_path / "p0.jsonl")])
+                                         "--output", str(tmp_path / "p0.jsonl"), "--precision", "fp32"])
     assert file_form.exit_code == 0, file_form.output
     assert (tmp_path / "p0.jsonl").read_text() == (tmp_path / "one" / "part0.jsonl").read_text()
 

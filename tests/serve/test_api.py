@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from PIL import Image
+from conftest import start_server
 
 POST = "Alice Smith wins in Paris"
 EXPECTED = [{"start": 0, "end": 2, "text": "Alice Smith", "type": "PER"}, {"start": 4, "end": 5, "text": "Paris", "type": "LOC"}]
@@ -114,7 +115,6 @@ def test_the_page_and_its_assets_are_served_without_external_references(server):
 
 
 def test_a_grounded_model_answers_boxes_and_says_it_is_grounded():
-    from conftest import start_server
     from mner.serve import create_app
     from stub_taggers import GroundedStub
 

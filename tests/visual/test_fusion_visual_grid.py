@@ -55,7 +55,8 @@ def _visual_cfg(kind: str, tiny_vit_dir, cache_dir, tiny_bert_dir) -> dict:
 
 
 def _fusion_cfg(name: str) -> dict:
-    options = {"fusion.linear.v1": {"hidden": 16}, "fusion.text_only.v1": {}, "fusion.visual_prompt.v1": {}}
+    options = {"fusion.linear.v1": {"hidden": 16}, "fusion.text_only.v1": {}, "fusion.visual_prompt.v1": {},
+               "fusion.gated.v1": {"hidden": 16}}
     return {"name": name, **options.get(name, {"hidden": 16, "num_heads": 2})}
 
 
