@@ -28,24 +28,16 @@ CONTEXTS = ("context.neighbours.v1",)
 
 def build_neighbour_context(cfg: dict[str, Any], encoder: Any, train_posts: list[Post] | None = None,
                             saved_dir: Path | None = None, log: Any = print) -> Any:
-    from mner.retrieval.index import PostIndex, cached_index, posts_digest
+    from mner.retrieval.index import PostIndex
     from mner.retrieval.neighbours import INDEX_DIR, NeighbourContext
 
     name = cfg.get("name", "context.neighbours.v1")
     if name not in CONTEXTS:
         raise ValueError(f"unknown model.neighbours.name {name!r}; choose from {CONTEXTS}")
-    key, sentence_encoder = str(cfg.get("key", "text")), str(cfg.get("encoder", "minilm-l6"))
-    if saved_dir is not None:
-        index = PostIndex.load(Path(saved_dir) / INDEX_DIR)
-    elif train_posts:
-        labelled = [p for p in train_posts if p.tokens and p.tags is not None]
-        directory = cfg.get("index") or Path(cfg.get("cache_dir") or "runs/index-cache") / (
-            f"{key.replace('|', '+')}-{posts_digest(labelled, key, sentence_encoder)}")
-        index, reused = cached_index(labelled, directory, key, sentence_encoder, log=log)
-        log(f"neighbours: {'reused' if reused else 'built'} the index of {len(labelled)} training posts in {directory}")
-    elif cfg.get("index"):
+    index = _training_bank(cfg, str(cfg.get("key", "text")), train_posts, saved_dir, INDEX_DIR, "neighbours", log)
+    if index is None and cfg.get("index"):
         index = PostIndex.load(cfg["index"])
-    else:
+    if index is None:
         raise ValueError("model.neighbours needs training posts (or model.neighbours.index) to build its bank from")
     featurizer = getattr(encoder, "featurizer", None)
     count_pieces = (lambda w: len(featurizer.word_pieces(w))) if featurizer is not None else None
@@ -55,6 +47,25 @@ def build_neighbour_context(cfg: dict[str, Any], encoder: Any, train_posts: list
                             int(cap) if cap is not None else None, float(cfg.get("none_share", 0.0)),
                             bool(cfg.get("with_text", False)), cfg.get("append_to"),
                             int(knowledge_cap) if knowledge_cap is not None else None, count_pieces)
+
+
+def _training_bank(cfg: dict[str, Any], key: str, train_posts: list[Post] | None, saved_dir: Path | None,
+                   index_dir: str, what: str, log: Any) -> Any:
+    """The index a retrieval module searches: the one saved with the model, else one built (or reused from
+    the content-hash cache) over the labelled training posts; None when there is neither."""
+    from mner.retrieval.index import PostIndex, cached_index, posts_digest
+
+    if saved_dir is not None:
+        return PostIndex.load(Path(saved_dir) / index_dir)
+    if not train_posts:
+        return None
+    sentence_encoder = str(cfg.get("encoder", "minilm-l6"))
+    labelled = [p for p in train_posts if p.tokens and p.tags is not None]
+    directory = cfg.get("index") or Path(cfg.get("cache_dir") or "runs/index-cache") / (
+        f"{key.replace('|', '+')}-{posts_digest(labelled, key, sentence_encoder)}")
+    index, reused = cached_index(labelled, directory, key, sentence_encoder, log=log)
+    log(f"{what}: {'reused' if reused else 'built'} the {key} index of {len(labelled)} training posts in {directory}")
+    return index
 
 
 def build_knn(cfg: dict[str, Any], saved_dir: Path | None) -> Any:
@@ -76,20 +87,11 @@ def build_relation_graphs(cfg: dict[str, Any], train_posts: list[Post] | None = 
     """`model.visual: {name: visual.relation_graph.v1, graphs: [inter, intra], k: 5, key: caption,
     encoder: minilm-l6, output_dim: 256, cache_dir: runs/index-cache}` -> R-GCN's relation graphs over
     the training posts' captions (mner.retrieval.relation_graph); fuse with `fusion.gated.v1`."""
-    from mner.retrieval.index import PostIndex, cached_index, posts_digest
     from mner.retrieval.relation_graph import GRAPHS, INDEX_DIR, RelationGraphs
 
-    image_key, sentence_encoder = str(cfg.get("key", "caption")), str(cfg.get("encoder", "minilm-l6"))
-    if saved_dir is not None:
-        index = PostIndex.load(Path(saved_dir) / INDEX_DIR)
-    elif train_posts:
-        labelled = [p for p in train_posts if p.tokens and p.tags is not None]
-        directory = cfg.get("index") or Path(cfg.get("cache_dir") or "runs/index-cache") / (
-            f"{image_key.replace('|', '+')}-{posts_digest(labelled, image_key, sentence_encoder)}")
-        index, reused = cached_index(labelled, directory, image_key, sentence_encoder, log=log)
-        log(f"relation graphs: {'reused' if reused else 'built'} the {image_key} index of {len(labelled)} "
-            f"training posts in {directory}")
-    else:
+    image_key = str(cfg.get("key", "caption"))
+    index = _training_bank(cfg, image_key, train_posts, saved_dir, INDEX_DIR, "relation graphs", log)
+    if index is None:
         raise ValueError("visual.relation_graph.v1 needs training posts to build its bank from")
     graphs = cfg.get("graphs", list(GRAPHS))
     return RelationGraphs(index, list(graphs or []), int(cfg.get("k", 5)), int(cfg.get("output_dim", 256)),
