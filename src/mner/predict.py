@@ -116,3 +116,14 @@ class Tagger:
         posts = [as_post(item, i) for i, item in enumerate(items)]
         tags, confidences, groundings = predict_grounded(self.model, posts, self.batch_size, self.precision)
         return [spans_to_entities(p, t, c, g) for p, t, c, g in zip(posts, tags, confidences, groundings)]
+
+
+def prediction_record(tagger: Any, post: Post, entities: list[Entity]) -> dict[str, Any]:
+    """One output line of `mner predict --input` (a file or a corpus): the post, its entities, which of
+    the model's inputs it had and, where the tagger chose one, the precision that computed them."""
+    record: dict[str, Any] = {"id": post.id, "tokens": post.tokens, "entities": [e.to_dict() for e in entities],
+                              "inputs": post_inputs(post, tagger.inputs)}
+    choice = getattr(tagger, "precision_choice", None)
+    if choice is not None:
+        record["precision"] = choice.precision
+    return record

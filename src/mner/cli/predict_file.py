@@ -42,12 +42,8 @@ def read_jsonl_items(path: Path) -> list[dict[str, Any]]:
 
 
 def predict_file(tagger: Any, input_path: Path, output_path: Path | None, chunk: int = 256) -> int:
-    from mner.model_inputs import model_inputs, post_inputs
-    from mner.predict import as_post
+    from mner.predict import as_post, prediction_record
 
-    choice = getattr(tagger, "precision_choice", None)
-    precision = choice.precision if choice is not None else None  # what computed the entities, per record
-    inputs = model_inputs((getattr(getattr(tagger, "model", None), "config", None) or {}).get("model") or {})
     items = read_jsonl_items(input_path)
     out = open(output_path, "w", encoding="utf-8") if output_path else sys.stdout
     try:
@@ -55,11 +51,7 @@ def predict_file(tagger: Any, input_path: Path, output_path: Path | None, chunk:
             for start in range(0, len(items), chunk):
                 posts = [as_post(item, start + i) for i, item in enumerate(items[start : start + chunk])]
                 for post, entities in zip(posts, tagger.predict_many(posts)):
-                    record = {"id": post.id, "tokens": post.tokens, "entities": [e.to_dict() for e in entities],
-                              "inputs": post_inputs(post, inputs)}  # which of the model's inputs it had
-                    if precision:
-                        record["precision"] = precision
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    out.write(json.dumps(prediction_record(tagger, post, entities), ensure_ascii=False) + "\n")
                 bar.update(len(posts))
     finally:
         if output_path:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from mner.distributed.stream import corpus_files, stream_posts
+from mner.predict import prediction_record
 
 
 @dataclass
@@ -67,22 +68,6 @@ def assign_files(files: list[Path], world_size: int) -> list[list[Path]]:
     return [sorted(s) for s in shares]
 
 
-def prediction_record(post: Any, entities: list[Any], inputs: list[str], precision: str | None = None
-                      ) -> dict[str, Any]:
-    from mner.model_inputs import post_inputs
-
-    record = {"id": post.id, "tokens": post.tokens, "entities": [e.to_dict() for e in entities],
-              "inputs": post_inputs(post, inputs)}  # which of the model's inputs it had
-    if precision:
-        record["precision"] = precision  # what computed the entities (as `mner predict --input` writes)
-    return record
-
-
-def tagger_precision(tagger: Any) -> str | None:
-    choice = getattr(tagger, "precision_choice", None)
-    return choice.precision if choice is not None else None
-
-
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
@@ -98,7 +83,7 @@ def predict_records(tagger: Any, items: Iterable[Any], chunk: int = 256) -> Iter
         posts = [as_post(item, index + i) for i, item in enumerate(part)]
         index += len(posts)
         for post, entities in zip(posts, tagger.predict_many(posts)):
-            yield prediction_record(post, entities, tagger.inputs, tagger_precision(tagger))
+            yield prediction_record(tagger, post, entities)
 
 
 def predict_file_streaming(tagger: Any, input_file: Path, out: Path, chunk: int = 256,
@@ -117,8 +102,7 @@ def predict_file_streaming(tagger: Any, input_file: Path, out: Path, chunk: int 
             for part in chunks(stream_posts(input_file), chunk):
                 posts = [p for p, _ in part]
                 for post, entities in zip(posts, tagger.predict_many(posts)):
-                    handle.write(json.dumps(prediction_record(post, entities, tagger.inputs, tagger_precision(tagger)),
-                                            ensure_ascii=False)
+                    handle.write(json.dumps(prediction_record(tagger, post, entities), ensure_ascii=False)
                                  + "\n")
                 count += len(posts)
                 bar.update(part[-1][1] - read)
