@@ -7,20 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 sys.path.insert(0, str(Path(__file__).parent))  # bench_helpers, as tests/visual does
 
 from bench_helpers import save_tiny_model  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tests check behaviour, not speed: one thread avoids oversubscribing cores that other jobs use."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+from torch_threads import one_thread  # noqa: E402,F401 - autouse: one torch thread per test
 
 
 @pytest.fixture(autouse=True)

@@ -19,13 +19,7 @@ pytest.importorskip("fastapi", reason="mner serve needs the serve extra: pip ins
 uvicorn = pytest.importorskip("uvicorn", reason="mner serve needs the serve extra: pip install -e '.[serve]'")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tests check behaviour, not speed: one torch thread leaves the other cores to the server's loop."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+from torch_threads import one_thread  # noqa: E402,F401 - autouse: one torch thread per test
 
 
 @pytest.fixture(scope="session")
