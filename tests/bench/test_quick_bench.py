@@ -178,3 +178,39 @@ def test_interleaved_throughput_times_each_system_in_turns_on_its_own_posts():
     assert [n for n, _ in timed] == ["fast", "slow", "slow", "fast", "fast", "slow"]  # order rotates per round
     assert all(size == (6 if n == "fast" else 3) for n, size in timed)  # own posts, empty ones left out
     assert rates["fast"] == pytest.approx(6 / 0.01, rel=0.5) and rates["slow"] == pytest.approx(3 / 0.03, rel=0.5)
+
+
+def test_text_run_is_measured_instead_of_trained(tmp_path):
+    """--text-run: an already trained run (e.g. a distilled student) is the mner-text system:
+    copied, not retrained, its training time read from its summary, and exported like any model."""
+    import typer
+    from typer.testing import CliRunner
+
+    from mner.cli.bench import bench
+
+    app = typer.Typer()
+    app.command()(bench)
+    app.command()(lambda: None)  # a second command keeps `bench` a subcommand
+    first = tmp_path / "first"
+    args = ["bench", "--quick", "--epochs", "1", "--threads", "1", "--rounds", "1", "--no-bf16", "--mm-config", "none"]
+    assert CliRunner().invoke(app, [*args, "--output-dir", str(first)]).exit_code == 0
+    run = tmp_path / "student"
+    (first / "mner-text").rename(run)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["train_seconds"] = 1234.5  # a figure this bench could not have produced by training
+    (run / "summary.json").write_text(json.dumps(summary))
+
+    second = tmp_path / "second"
+    result = CliRunner().invoke(app, [*args, "--output-dir", str(second), "--text-run", str(run)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((second / "bench.json").read_text())
+    rows = {r["name"]: r for r in data["systems"]}
+    assert rows["mner-text"]["train_seconds"] == 1234.5
+    assert rows["mner-text"]["path"] == str(second / "mner-text" / "best")
+    assert not (second / "mner-text" / "checkpoint").exists()
+    assert rows["mner-text-int8"]["source"] == "mner-text"
+    assert data["settings"]["text_run"] == str(run) and "--text-run" in data["settings"]["command"]
+
+    missing = CliRunner().invoke(app, [*args, "--output-dir", str(tmp_path / "third"), "--text-run",
+                                       str(tmp_path / "nowhere")])
+    assert missing.exit_code == 1 and "--text-run" in missing.output and "Traceback" not in missing.output

@@ -41,7 +41,8 @@ MARKER = ".mner-bench"  # OUTPUT_DIR was written by mner bench: its system folde
 TRAINED_DIRS = ("peer", "mner-text", "mner-mm")
 SYSTEM_DIRS = (*TRAINED_DIRS, "mner-text-int8", "mner-text-onnx", "mner-text-onnx-int8")
 # settings that must match for --remeasure to reuse an earlier run's trained systems
-REUSE_KEYS = ("mode", "encoder", "epochs", "train_posts", "dev_posts", "text_config", "mm_config", "peer_lr")
+REUSE_KEYS = ("mode", "encoder", "epochs", "train_posts", "dev_posts", "text_config", "mm_config", "peer_lr",
+              "text_run")
 
 
 @dataclass
@@ -65,6 +66,9 @@ class BenchOptions:
     # figures are kept from its bench.json); exports are made afresh
     remeasure: bool = False
     rounds: int | None = None  # posts/s timed in turns: rounds (default 2 quick / 9 full)
+    # a run mner already trained (e.g. a distilled student) measured as mner-text instead of
+    # training one: its training figures are read from the run's summary.json
+    text_run: Path | None = None
 
     def resolved(self) -> "BenchOptions":
         q = self.quick
@@ -74,7 +78,7 @@ class BenchOptions:
             self.threads, self.b1_posts or (8 if q else 200), self.repeats or (1 if q else 3),
             self.matmul_n or (256 if q else 1024), tuple(self.exports),
             "mner bench --quick" if q and self.command == "mner bench" else self.command, self.bf16, self.remeasure,
-            self.rounds or (2 if q else 9))
+            self.rounds or (2 if q else 9), self.text_run)
 
 
 @dataclass
@@ -365,6 +369,31 @@ def _train_mner(cfg: dict[str, Any], train: list[Post], dev: list[Post],
     return summary, memory.peak_mb
 
 
+def _check_text_run(run: Path) -> tuple[Path, Path]:
+    """(summary.json, config.yaml) of a finished run, checked before anything is trained."""
+    summary_path, config_path = run / "summary.json", run / "config.yaml"
+    for needed in (summary_path, config_path, run / "best"):
+        if not needed.exists():
+            raise FileNotFoundError(f"--text-run: {needed} not found (a finished `mner train` run folder is needed)")
+    return summary_path, config_path
+
+
+def _adopt_text_run(run: Path, out: Path, dev: list[Post], log: Callable[[str], None]) -> Contender:
+    """An already trained run as the mner-text system: copied into OUTPUT_DIR/mner-text (its
+    resumable checkpoint left behind) so the exports and --remeasure find it where they look."""
+    from mner.config import load_config
+    from mner.predict import Tagger
+
+    summary_path, config_path = _check_text_run(run)
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    target = out / "mner-text"
+    shutil.copytree(run, target, ignore=shutil.ignore_patterns("checkpoint", "*.lock"))
+    log(f"mner-text: the trained run {run} ({summary.get('train_seconds')} s of training there), not trained here")
+    best = target / "best"
+    return Contender("mner-text", "mner", _describe(load_config(config_path)), best, dev,
+                     lambda: Tagger.load(best), train_seconds=summary.get("train_seconds"))
+
+
 def _train_systems(opts: BenchOptions, prep: Prepared, out: Path, log: Callable[[str], None]) -> list[Contender]:
     from mner.bench.peer import PeerTagger, train_peer
     from mner.predict import Tagger
@@ -379,7 +408,9 @@ def _train_systems(opts: BenchOptions, prep: Prepared, out: Path, log: Callable[
     contenders = [Contender("peer", "peer", "plain HF AutoModelForTokenClassification fine-tune", out / "peer",
                             prep.dev, lambda: PeerTagger.load(out / "peer", prep.max_length),
                             train_seconds=peer_seconds, train_peak_mb=round(memory.peak_mb, 1))]
-    systems = [("mner-text", prep.text_cfg, prep.train, prep.dev)]
+    systems = [] if opts.text_run else [("mner-text", prep.text_cfg, prep.train, prep.dev)]
+    if opts.text_run:
+        contenders.append(_adopt_text_run(Path(opts.text_run), out, prep.dev, log))
     if prep.mm_cfg is not None:
         systems.append(("mner-mm", prep.mm_cfg, prep.mm_train, prep.mm_dev))
     for name, cfg, train, dev in systems:
@@ -475,6 +506,7 @@ def _settings(opts: BenchOptions, prep: Prepared) -> dict[str, Any]:
             "repeats": opts.repeats, "rounds": opts.rounds, "peer_lr": prep.peer_lr,
             "text_config": None if opts.quick else str(opts.text_config),
             "mm_config": None if opts.quick or not opts.mm_config else str(opts.mm_config),
+            "text_run": str(opts.text_run) if opts.text_run else None,
             "command": opts.command}
 
 
@@ -493,6 +525,8 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = print) -> dict
         machine = machine_description()  # before our own work raises the load average
         # data and configs first: a typo in a path must not cost the previous run's folders
         prep = _prepare_quick(opts, out) if opts.quick else _prepare_full(opts, out)
+        if opts.text_run:
+            _check_text_run(Path(opts.text_run))
         _prepare_output(out, keep=TRAINED_DIRS if opts.remeasure else ())
         log(f"measuring the matmul ceiling ({opts.matmul_n}x{opts.matmul_n}, {torch.get_num_threads()} threads)")
         ceilings = measure_ceilings(opts.matmul_n or 1024, 10 if not opts.quick else 3)

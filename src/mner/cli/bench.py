@@ -37,6 +37,8 @@ def bench(
                                          "posts/s, median kept (default 9; quick 2)."),
     bf16: bool = typer.Option(True, "--bf16/--no-bf16", help="Also time the mner systems under bf16 autocast "
                                                             "(only where the CPU has native bf16)."),
+    text_run: Optional[Path] = typer.Option(None, "--text-run", help="A finished `mner train` run (e.g. a distilled "
+                                            "student) measured as mner-text instead of training one."),
     remeasure: bool = typer.Option(False, "--remeasure", help="Keep the peer and mner systems an earlier run with "
                                    "the same settings trained in --output-dir (and their training figures); "
                                    "export and measure again, e.g. on a quieter machine."),
@@ -51,10 +53,10 @@ def bench(
     options = BenchOptions(quick=quick, output_dir=output_dir, encoder=encoder or "minilm-l6", epochs=epochs,
                            data_train=data_train, data_dev=data_dev, text_config=text_config, mm_config=mm_config,
                            threads=threads, b1_posts=b1_posts, repeats=repeats, bf16=bf16, remeasure=remeasure,
-                           rounds=rounds)
+                           rounds=rounds, text_run=text_run)
     given = {"--data-train": data_train, "--data-dev": data_dev, "--encoder": encoder, "--epochs": epochs,
              "--output-dir": output_dir, "--threads": threads, "--b1-posts": b1_posts, "--repeats": repeats,
-             "--rounds": rounds}
+             "--rounds": rounds, "--text-run": text_run}
     if not quick:
         given.update({"--text-config": text_config, "--mm-config": mm_config})
     if not bf16:
