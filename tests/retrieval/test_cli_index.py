@@ -53,6 +53,9 @@ def test_index_knn_sweeps_and_writes_a_model(files):
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert len(out["sweep"]) == 4 and out["weight"] == 1.0
+    held = out["held_out"]  # each half of dev tagged with the setting tuned on the other half
+    assert held["folds"] == 2 and len(held["chosen"]) == 2
+    assert held["tagger_f1"] == next(r["f1"] for r in out["sweep"] if r["weight"] == 0)
     assert (files / "knn" / "knn" / "datastore.safetensors").exists()
     bad = CliRunner().invoke(app, ["index", "knn", str(files / "model"), "--train", str(files / "train.jsonl"),
                                    "--to", str(files / "knn3"), "--k", "1,x"])

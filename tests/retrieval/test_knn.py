@@ -12,7 +12,7 @@ from mner.data.tags import bio_labels
 from mner.evaluation import predict_tags
 from mner.predict import Tagger
 from mner.retrieval.knn import KnnSettings, build_datastore, knn_distribution
-from mner.retrieval.knn_sweep import attach_knn, make_knn_model, sweep_knn
+from mner.retrieval.knn_sweep import attach_knn, held_out_scores, make_knn_model, sweep_knn
 from posts_factory import make_posts
 
 LABELS = bio_labels(["LOC", "MISC", "ORG", "PER"])
@@ -93,3 +93,25 @@ def test_onnx_export_of_a_knn_model_is_refused(untrained_dir, tmp_path):
     make_knn_model(untrained_dir, make_posts(4), tmp_path / "knn", log=lambda m: None)
     with pytest.raises(ValueError, match="retrieval"):
         export_model(tmp_path / "knn", "onnx", tmp_path / "knn-onnx")
+
+
+def test_held_out_scores_expose_a_setting_that_only_wins_where_it_was_tuned():
+    """Setting A is perfect on the even posts and wrong on the odd ones; B is the reverse; the
+    tagger (weight 0) is right on half of each. Tuned on one half, each setting is scored on
+    the other, where it is wrong: the held-out kNN F1 falls below the tagger's, while the
+    best in-sample score says +50 points."""
+    from mner.retrieval.knn import KnnSettings
+
+    gold = [["B-PER"]] * 8
+    wrong = ["O"]
+    a = [["B-PER"] if i % 2 == 0 else wrong for i in range(8)]
+    b = [["B-PER"] if i % 2 == 1 else wrong for i in range(8)]
+    tagger = [["B-PER"] if i in (0, 1, 4, 5) else wrong for i in range(8)]
+    predictions = [(KnnSettings(4, 0.1, 0.0), tagger), (KnnSettings(4, 0.1, 0.3), a), (KnnSettings(8, 0.1, 0.3), b)]
+    held = held_out_scores(gold, predictions, folds=2)
+    assert [c["k"] for c in held["chosen"]] == [8, 4]  # part 0 (even posts) is tagged by B, tuned on the odd ones
+    assert held["knn_f1"] == 0.0 and held["tagger_f1"] > 60 and held["gain"] < 0
+    with pytest.raises(ValueError, match="weight 0"):
+        held_out_scores(gold, predictions[1:])
+    with pytest.raises(ValueError, match="2 folds"):
+        held_out_scores(gold, predictions, folds=1)

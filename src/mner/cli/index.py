@@ -87,6 +87,8 @@ def knn(
     k: str = typer.Option("8", "--k", help="Neighbours (comma list to sweep on --dev)."),
     temperature: str = typer.Option("0.1", "--temperature", help="Softmax temperature on cosine (comma list)."),
     weight: str = typer.Option("0.3", "--weight", help="Share of the kNN distribution (comma list; 0 = off)."),
+    folds: int = typer.Option(2, "--folds", help="Also score each of N interleaved parts of dev with the setting "
+                              "tuned on the others (an honest estimate; 0 = off)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Add kNN tagging to a trained model: its word states over the training posts -> gold tags."""
@@ -103,13 +105,18 @@ def knn(
         with tqdm(total=len(train_posts), desc="datastore", unit="post", disable=as_json) as bar:
             result = make_knn_model(run_dir, train_posts, to, dev_posts, _numbers(k, int), _numbers(temperature, float),
                                     _numbers(weight, float), log=lambda m: None if as_json else typer.echo(m),
-                                    progress=bar.update)
+                                    progress=bar.update, folds=folds)
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     s = result["settings"]
     if as_json:
-        typer.echo(json.dumps({"k": s.k, "temperature": s.temperature, "weight": s.weight, "sweep": result["sweep"]}))
+        typer.echo(json.dumps({"k": s.k, "temperature": s.temperature, "weight": s.weight, "sweep": result["sweep"],
+                               "held_out": result["held_out"]}))
         return
     for row in result["sweep"]:
         typer.echo(f"k {row['k']:>3}  T {row['temperature']:<5}  weight {row['weight']:<4}  dev F1 {row['f1']:.2f}")
+    held = result["held_out"]
+    if held:
+        typer.echo(f"held out ({held['folds']} folds, each scored with the setting tuned on the others): "
+                   f"kNN F1 {held['knn_f1']:.2f} against the tagger's {held['tagger_f1']:.2f} ({held['gain']:+.2f})")
     typer.echo(f"kNN tagging (k {s.k}, temperature {s.temperature}, weight {s.weight}) -> {to}")
