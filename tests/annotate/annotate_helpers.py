@@ -31,7 +31,7 @@ class WordTagger:
     """A stand-in model: tags known words (so the pre-tagged entities are known), score 0.8."""
 
     labels = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
-    WORDS = {"Paris": "LOC", "Alice": "ORG", "Google": "ORG"}  # Alice as ORG: an error for the person to fix
+    WORDS = {"Paris": "LOC", "Alice": "ORG"}  # Alice as ORG (and Smith left out): an error for the person to fix
 
     def __init__(self) -> None:
         self.seen: list[list[str]] = []
@@ -50,7 +50,7 @@ def make_inputs(root: Path) -> tuple[Path, Path]:
     for name, colour in (("sign.png", (200, 30, 30)), ("blank.png", (255, 255, 255)), ("post1.jpg", (20, 90, 200))):
         Image.new("RGB", (400, 200), colour).save(images / name, format="PNG" if name.endswith("png") else "JPEG")
     posts = root / "posts.jsonl"
-    rows = [{"id": "post1", "tokens": ["Google", "opens", "in", "Paris"], "images": ["post1.jpg"]},
+    rows = [{"id": "post1", "tokens": ["Alice", "Smith", "visits", "Google", "in", "Paris"], "images": ["post1.jpg"]},
             {"id": "post2", "tokens": ["nothing", "here"]},
             {"id": "post3", "tokens": ["Bob", "Jones", "in", "Rome"], "tags": ["B-PER", "I-PER", "O", "B-LOC"]}]
     posts.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from mner.annotate.store import AnnotationStore, Item
-from mner.checkpoint import atomic_write_text
 from mner.data.post import Entity, Post
 from mner.data.readers import write_posts
 from mner.data.tags import spans_to_bio
@@ -59,19 +59,25 @@ def voc_xml(post: Post) -> str | None:
     return f"<annotation>\n  <filename>{filename}</filename>\n{''.join(objects)}</annotation>\n"
 
 
+def replace_atomically(target: Path, write: Callable[[str], None]) -> None:
+    """`write(tmp)` a temporary sibling of `target`, then rename it into place (mner.checkpoint has the same
+    for model files, but importing it loads torch; an export needs none)."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def export_posts(posts: list[Post], to: str, out: Path) -> int:
     """Write `posts` as `to` at `out` (and `out`'s sibling ``xml/`` for gmner); returns xml files written."""
     if to not in EXPORT_FORMATS:
         raise ValueError(f"--to {to!r}: choose one of {', '.join(EXPORT_FORMATS)}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-    os.close(fd)
-    try:
-        write_posts(posts, tmp, "jsonl" if to == "jsonl" else "twitter")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    replace_atomically(out, lambda tmp: write_posts(posts, tmp, "jsonl" if to == "jsonl" else "twitter"))
     xml_files = 0
     if to == "gmner":
         xml_dir = out.parent / "xml"  # where the GMNER reader looks (`default_xml_dir`)
@@ -80,7 +86,7 @@ def export_posts(posts: list[Post], to: str, out: Path) -> int:
             text = voc_xml(post)
             target = xml_dir / f"{post.id}.xml"
             if text is not None:
-                atomic_write_text(target, text)
+                replace_atomically(target, lambda tmp, text=text: Path(tmp).write_text(text, encoding="utf-8"))
                 xml_files += 1
             elif target.exists():
                 target.unlink()  # an earlier export's boxes for an entity since unboxed

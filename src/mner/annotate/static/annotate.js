@@ -185,11 +185,23 @@ function tokenSpan(i) {
     state.chosen = null;
     state.selection = ev.shiftKey && state.selection ? [state.selection[0], i] : [i, i];
     state.dragging = true;
-    render();
+    paintSelection();
   });
-  span.addEventListener("mouseenter", () => { if (state.dragging) { state.selection = [state.selection[0], i]; render(); } });
+  span.addEventListener("mouseenter", () => { if (state.dragging) { state.selection = [state.selection[0], i]; paintSelection(); } });
   span.addEventListener("dblclick", () => editToken(i));
   return span;
+}
+
+// Selection and choice change classes only: the words stay the same elements while the mouse drags.
+function paintSelection() {
+  const [a, b] = state.selection ? [Math.min(...state.selection), Math.max(...state.selection)] : [-1, -2];
+  document.querySelectorAll("#tokens .token").forEach((t) => {
+    const i = Number(t.dataset.i);
+    t.classList.toggle("selected", i >= a && i <= b);
+  });
+  document.querySelectorAll("#tokens mark.entity, #entities tr").forEach((m) => {
+    m.classList.toggle("chosen", Number(m.dataset.k) === state.chosen);
+  });
 }
 
 function render() {
@@ -206,7 +218,10 @@ function render() {
       const mark = el("mark", { class: "entity" + (state.chosen === k ? " chosen" : ""), "data-type": e.type, "data-k": String(k),
                                 style: `background:${colour(e.type)}`,
                                 title: `${e.type}` + (e.score != null ? `, score ${e.score.toFixed(3)}` : ", by hand") });
-      mark.addEventListener("click", (ev) => { if (!ev.shiftKey) { state.chosen = k; state.selection = null; render(); } });
+      mark.addEventListener("click", (ev) => {
+        const [a, b] = state.selection || [-1, -1];
+        if (!ev.shiftKey && a === b) { state.chosen = k; state.selection = null; paintSelection(); }  // not the end of a drag
+      });
       for (let j = e.start; j < e.end; j++) { mark.append(tokenSpan(j)); if (j + 1 < e.end) mark.append(" "); }
       mark.append(el("span", { class: "label", text: e.type }));
       line.append(mark, " ");
