@@ -110,6 +110,7 @@ def test_label_restart_resume_conflict_and_export(tmp_path, browser):
         assert browser.find_element(By.CSS_SELECTOR, "#figures .box").text == "Alice Smith"
         press(browser, Keys.ENTER)  # done, on to the next unfinished item
         status_has(browser, "opened post2")
+        assert "1 of 5 done" in browser.find_element(By.ID, "progress").text
         assert browser.save_screenshot(str(tmp_path / "annotate.png"))
     finally:
         live.stop()

@@ -43,9 +43,13 @@ async function loadProject() {
   state.project = await call("GET", "/v1/project");
   state.items = state.project.items;
   $("project").textContent = `· ${state.project.name}`;
-  $("progress").textContent = `${state.project.done} of ${state.project.total} done` +
-    (state.project.model ? ` · pre-tagged by ${state.project.model}` : "");
+  renderProgress();
   renderTypes();
+}
+
+function renderProgress() {
+  $("progress").textContent = `${state.items.filter((i) => i.done).length} of ${state.items.length} done` +
+    (state.project.model ? ` · pre-tagged by ${state.project.model}` : "");
 }
 
 async function openItem(id) {
@@ -76,6 +80,7 @@ function change(edit, message) {
       show(saved);
       const entry = state.items.find((i) => i.id === saved.id);
       if (entry) entry.done = saved.done;
+      renderProgress();
       say(`saved v${saved.version}${message ? ": " + message : ""}`);
     } catch (err) {
       say(err.status === 409 ? `not saved: ${err.message} (press r to reload)` : `not saved: ${err.message}`, true);
