@@ -61,3 +61,32 @@ def test_edits_count_deletions_additions_retypes_and_boundaries():
 def test_one_prediction_covering_two_gold_entities_fixes_one_and_adds_the_other():
     count = post_edits([(0, 1, "PER"), (2, 4, "PER")], [(0, 4, "PER")])
     assert (count.boundary_fixes, count.additions, count.deletions) == (1, 1, 0)
+
+
+def test_the_edits_and_speed_commands(tmp_path, monkeypatch):
+    import json
+
+    import mner.augment.ocr
+    import mner.export
+    from annotate_helpers import FakeOCR, WordTagger, make_inputs
+
+    gold = tmp_path / "gold.txt"  # the stand-in model tags Alice as ORG and Paris as LOC
+    gold.write_text("IMGID:1\nAlice\tB-PER\nSmith\tI-PER\nin\tO\nParis\tB-LOC\n\nIMGID:2\nRome\tB-LOC\n\n", encoding="utf-8")
+    tagger = WordTagger()
+    monkeypatch.setattr(mner.export, "load_tagger", lambda *a, **k: tagger)
+    result = CliRunner().invoke(app, ["annotate", "edits", "run", "--data", str(gold), "--json"])
+    assert result.exit_code == 0, result.output
+    counted = json.loads(result.output)
+    # Paris kept; Alice ORG vs Alice Smith PER: a retype and a boundary fix; Rome missed: an addition
+    assert (counted["kept"], counted["retypes"], counted["boundary_fixes"], counted["additions"]) == (1, 1, 1, 1)
+    assert counted["edits"] == 3 and counted["from_scratch"] == 3 and counted["posts"] == 2
+    assert tagger.seen == [["Alice", "Smith", "in", "Paris"], ["Rome"]]
+
+    images, _ = make_inputs(tmp_path)
+    monkeypatch.setattr(mner.augment.ocr, "RapidOCRReader", lambda **_: FakeOCR())
+    result = CliRunner().invoke(app, ["annotate", "speed", "--images", str(images), "--model", "run", "--data", str(gold),
+                                      "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    timing = json.loads(result.output)
+    assert timing["ocr"]["items"] == 3 and timing["ocr"]["words_per_image"] == 1.7  # 5 words over 3 images
+    assert timing["pretag"]["items"] == 2 and timing["threads"] == 1

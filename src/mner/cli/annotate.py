@@ -109,6 +109,7 @@ def edits_command(
     run_dir: Path = typer.Argument(..., metavar="RUN", help="The pre-tagging model (run folder or model)."),
     data: Path = typer.Option(..., "--data", help="Gold posts (any mner format)."),
     fmt: Optional[str] = typer.Option(None, "--format"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: all cores)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """How many of RUN's pre-tagged entities a person changes to reach the gold, against tagging from scratch."""
@@ -116,6 +117,7 @@ def edits_command(
     from mner.data.loading import load_posts
     from mner.export import load_tagger
 
+    _set_threads(threads)
     try:
         posts = load_posts(data, fmt)
         tagger = load_tagger(run_dir, precision="fp32")
@@ -138,17 +140,19 @@ def speed_command(
     model: Optional[Path] = typer.Option(None, "--model", help="Model to pre-tag with, one post at a time."),
     data: Optional[Path] = typer.Option(None, "--data", help="Posts to pre-tag (with --model)."),
     limit: int = typer.Option(200, "--limit", help="Posts to time."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch and onnxruntime threads (default: all cores)."),
 ) -> None:
     """Seconds per item of OCR and of pre-tagging (what opening a new item costs)."""
     from mner.annotate.speed import ocr_seconds, pretag_seconds
 
-    results: dict[str, Any] = {}
+    _set_threads(threads)
+    results: dict[str, Any] = {"threads": threads or "all"}
     try:
         if images is not None:
             from mner.augment.image_files import list_images
             from mner.augment.ocr import RapidOCRReader
 
-            results["ocr"] = ocr_seconds(list_images([images]), RapidOCRReader())
+            results["ocr"] = ocr_seconds(list_images([images]), RapidOCRReader(threads=threads))
         if model is not None:
             if data is None:
                 _fail("--model needs --data: the posts to pre-tag")
@@ -158,9 +162,18 @@ def speed_command(
             results["pretag"] = pretag_seconds(load_tagger(model, batch_size=1, precision="fp32"), load_posts(data)[:limit])
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
-    if not results:
+    if len(results) == 1:
         _fail("give --images and/or --model with --data")
     typer.echo(json.dumps(results, indent=2))
+
+
+def _set_threads(threads: Optional[int]) -> None:
+    if threads is not None:
+        if threads < 1:
+            _fail(f"--threads {threads}: give at least 1")
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def _bare(post: Any) -> Any:
