@@ -218,6 +218,9 @@ app.command("bench-serve")(bench_serve)
 from mner.cli.index import index_app  # noqa: E402
 
 app.add_typer(index_app, name="index")
+from mner.cli.annotate import annotate_app  # noqa: E402
+
+app.add_typer(annotate_app, name="annotate")
 
 
 def main() -> None:  # pragma: no cover - console entry point
