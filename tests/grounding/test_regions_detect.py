@@ -12,25 +12,14 @@ from typer.testing import CliRunner
 from mner.cli.main import app
 from mner.data.readers.regions import read_vinvl
 
+from grounding.region_models import save_tiny_detr
+
 REAL_IMAGES = Path(__file__).parents[2] / ".." / "shared" / "data" / "images"
 
 
 @pytest.fixture(scope="module")
 def tiny_detr(tmp_path_factory):
-    from transformers import DetrConfig, DetrForObjectDetection, DetrImageProcessorPil, ResNetConfig
-    import torch
-
-    torch.manual_seed(0)
-    backbone = ResNetConfig(num_channels=3, embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1],
-                            out_features=["stage1", "stage2"])
-    config = DetrConfig(use_timm_backbone=False, use_pretrained_backbone=False, backbone_config=backbone, d_model=16,
-                        encoder_layers=1, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
-                        encoder_ffn_dim=16, decoder_ffn_dim=16, num_queries=12, num_labels=3,
-                        id2label={0: "person", 1: "logo", 2: "dog"}, label2id={"person": 0, "logo": 1, "dog": 2})
-    directory = tmp_path_factory.mktemp("tiny-detr")
-    DetrForObjectDetection(config).save_pretrained(directory)
-    DetrImageProcessorPil(size={"shortest_edge": 64, "longest_edge": 96}).save_pretrained(directory)
-    return directory
+    return save_tiny_detr(tmp_path_factory.mktemp("tiny-detr"))
 
 
 def images_dir(tmp_path):

@@ -40,9 +40,13 @@ Its emissions are checked against torch's with a loose bound (int8 rounding move
 by a few hundredths); what it costs in F1 is measured by `mner bench`. The fused ops are
 onnxruntime contrib ops: this graph is for onnxruntime, the fp32 export for any ONNX runtime.
 
+A grounded model (`model.grounding`) also outputs its word states from model.onnx, and its
+grounding head is a second graph, grounding.onnx (`mner.export.onnx_grounding`): the boxes
+come out of onnxruntime too.
+
 Directory: model.onnx, onnx.json (inputs, opset), head.safetensors (the head: CRF
 transitions and projection), config.json, labels.json, metrics.json, tokenizer/,
-encoder_config/. No pickle.
+encoder_config/, and grounding.onnx for a grounded model. No pickle.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ DYNAMIC_AXES = {
     "word_subword_mask": {0: "posts", 1: "words", 2: "pieces"},
     "shape_ids": {0: "posts", 1: "words"},
     "emissions": {0: "posts", 1: "words"},
+    "word_states": {0: "posts", 1: "words"},
 }
 
 
@@ -101,17 +106,19 @@ def batch_inputs(batch: Batch, names: list[str]) -> dict[str, torch.Tensor]:
 class EmissionGraph(nn.Module):
     """`MnerModel.emissions` with positional tensor inputs, for tracing (no dropout: eval only)."""
 
-    def __init__(self, model: Any, names: list[str]):
+    def __init__(self, model: Any, names: list[str], with_states: bool = False):
         super().__init__()
         self.model = model
         self.names = names
+        self.with_states = with_states  # a grounded model: the word states are the grounding graph's input
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         given = dict(zip(self.names, inputs))
         states = self.model.text_encoder(given)  # (b, w, d)
         if self.model.word_shape is not None:
             states = torch.cat([states, self.model.word_shape(given["shape_ids"])], dim=-1)  # (b, w, d + s)
-        return self.model.head.emissions(states)  # (b, w, L)
+        emissions = self.model.head.emissions(states)  # (b, w, L)
+        return (emissions, states) if self.with_states else emissions
 
 
 def _example_posts(model: Any) -> list[Post]:
@@ -154,13 +161,17 @@ def export_onnx(run_dir: str | Path, output: str | Path, opset: int = OPSET, int
     if not hasattr(model.text_encoder, "backbone"):
         raise ValueError(f"{source}: ONNX export covers Hugging Face encoders (encoder.hf.v1)")
     names = onnx_input_names(model)
-    graph = EmissionGraph(model, names).eval()
+    grounded = model.grounding is not None
+    outputs = ["emissions", "word_states"] if grounded else ["emissions"]
+    graph = EmissionGraph(model, names, with_states=grounded).eval()
     example = make_batch(model.text_encoder, _example_posts(model), None, model.second_segment)
     if model.text_encoder.featurizer.pooling == "mean" and example.features["word_index"].shape[-1] < 2:
         raise RuntimeError("the example post has no multi-piece word: mean pooling would trace the wrong branch")
     args = tuple(batch_inputs(example, names).values())
     with torch.inference_mode():
-        expected = graph(*args).numpy()  # (b, w, L)
+        traced = graph(*args)
+        emissions, states = traced if grounded else (traced, None)  # (b, w, L), (b, w, f)
+        expected = emissions.numpy()
     source_metrics = json.loads((source / "metrics.json").read_text(encoding="utf-8")) \
         if (source / "metrics.json").exists() else {}
 
@@ -170,25 +181,35 @@ def export_onnx(run_dir: str | Path, output: str | Path, opset: int = OPSET, int
             # Python values (constant per model: pooling mode, no KV cache) are expected here
             warnings.simplefilter("ignore")
             torch.onnx.export(graph, args, str(tmp / "model.onnx"), dynamo=False, opset_version=opset,
-                              input_names=names, output_names=["emissions"],
-                              dynamic_axes={k: DYNAMIC_AXES[k] for k in [*names, "emissions"]},
+                              input_names=names, output_names=outputs,
+                              dynamic_axes={k: DYNAMIC_AXES[k] for k in [*names, *outputs]},
                               do_constant_folding=True)
         session = _session(tmp / "model.onnx")
         graph_inputs = [i.name for i in session.get_inputs()]  # the exporter drops inputs a graph never reads
-        got = session.run(None, {k: v.numpy() for k, v in zip(names, args) if k in graph_inputs})[0]
-        gap = float(np.abs(got - expected).max())
+        got = session.run(None, {k: v.numpy() for k, v in zip(names, args) if k in graph_inputs})
+        gap = float(np.abs(got[0] - expected).max())
+        if grounded:  # the grounding graph reads these states: they must match too
+            gap = max(gap, float(np.abs(got[1] - states.numpy()).max()))
         if gap > TOLERANCE:
             raise RuntimeError(f"ONNX emissions differ from torch's by {gap:.2e} (> {TOLERANCE}); not exported")
         quantization = None
         if int8:
             quantization = _quantize_int8(tmp / "model.onnx", model.text_encoder.backbone.config)
             session = _session(tmp / "model.onnx")
-            got = session.run(None, {k: v.numpy() for k, v in zip(names, args) if k in graph_inputs})[0]
-            int8_gap = float(np.abs(got - expected).max())
+            got = session.run(None, {k: v.numpy() for k, v in zip(names, args) if k in graph_inputs})
+            int8_gap = float(np.abs(got[0] - expected).max())
             quantization["verified_max_abs_diff"] = int8_gap
             if int8_gap > INT8_TOLERANCE * float(np.abs(expected).max()):
                 raise RuntimeError(f"int8 ONNX emissions differ from torch's by {int8_gap:.2e} (> {INT8_TOLERANCE} "
                                    "of the largest emission); not exported")
+        grounding = None
+        if grounded:  # traced on the fp32 states: the int8 graph's states differ, the head's numbers do not
+            from mner.export.onnx_grounding import GRAPH, INPUTS, OUTPUTS, example_inputs, export_grounding
+
+            grounding_gap = export_grounding(model.grounding, example_inputs(model.grounding, example.posts, states),
+                                             tmp / GRAPH, opset, TOLERANCE)
+            grounding = {"graph": GRAPH, "inputs": INPUTS, "outputs": OUTPUTS, "precision": "fp32",
+                         "verified_max_abs_diff": grounding_gap}
         head_state = {k: v.detach().contiguous() for k, v in model.head.state_dict().items()}
         save_file(head_state, str(tmp / "head.safetensors"), metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(model.config, indent=2), encoding="utf-8")
@@ -196,9 +217,10 @@ def export_onnx(run_dir: str | Path, output: str | Path, opset: int = OPSET, int
         (tmp / "metrics.json").write_text(json.dumps({"exported_from": str(source), "fp32_metrics": source_metrics},
                                                      indent=2), encoding="utf-8")
         (tmp / "onnx.json").write_text(json.dumps({
-            "format": FORMAT, "inputs": graph_inputs, "outputs": ["emissions"], "opset": opset,
+            "format": FORMAT, "inputs": graph_inputs, "outputs": outputs, "opset": opset,
             "inside": "encoder, word gather, word shape, emission projection",
             "outside": "featurization (strings), CRF/softmax decoding (mner head, torch)",
+            **({"grounding": grounding} if grounding else {}),
             "verified_max_abs_diff": gap, "exported_from": str(source), "torch": torch.__version__,
             **({"quantization": quantization} if quantization else {}),
         }, indent=2), encoding="utf-8")
@@ -269,7 +291,7 @@ class OnnxModel(nn.Module):
     """Duck-types `MnerModel` for `predict_tags` / `evaluate`: batch, decode, labels, parameters."""
 
     def __init__(self, session: Any, input_names: list[str], featurizer: Any, head: nn.Module, labels: list[str],
-                 second_segment: str | None, encoder_config: Any, config: dict[str, Any]):
+                 second_segment: str | None, encoder_config: Any, config: dict[str, Any], grounding: Any = None):
         super().__init__()
         self.session = session
         self.input_names = input_names
@@ -279,6 +301,7 @@ class OnnxModel(nn.Module):
         self.label_index = {label: i for i, label in enumerate(self.labels)}
         self.second_segment = second_segment
         self.visual = None
+        self.grounding = grounding  # OnnxGrounding for a grounded model, else None
         self.encoder_config = encoder_config
         self.config = config
 
@@ -310,21 +333,45 @@ class OnnxModel(nn.Module):
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types (InvalidProtobuf, Fail, ...)
             raise ModelFileError(directory / "model.onnx", f"onnxruntime cannot load it ({err}): truncated or "
                                  "damaged?") from None
+        grounding = None
+        if spec.get("grounding"):  # a grounded model's second graph (mner.export.onnx_grounding)
+            from mner.export.onnx_grounding import OnnxGrounding
+
+            grounding = OnnxGrounding.load(directory, config["model"]["grounding"],
+                                           int(head_state["proj.weight"].shape[1]), labels, threads)
         return cls(session, spec["inputs"], featurizer, head.eval(), labels,
                    config["model"].get("second_segment"), AutoConfig.from_pretrained(directory / "encoder_config"),
-                   config)
+                   config, grounding)
 
     def batch(self, posts: list[Post], with_labels: bool = True) -> Batch:
-        return make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment)
+        return make_batch(self.text_encoder, posts, self.label_index if with_labels else None, self.second_segment,
+                          grounding=self.grounding)
+
+    def outputs(self, batch: Batch) -> list[torch.Tensor]:
+        """emissions (b, w, L), and for a grounded model word_states (b, w, f)."""
+        feed = {k: v.numpy() for k, v in batch_inputs(batch, self.input_names).items()}
+        return [torch.from_numpy(a) for a in self.session.run(None, feed)]
 
     def emissions(self, batch: Batch) -> torch.Tensor:
-        feed = {k: v.numpy() for k, v in batch_inputs(batch, self.input_names).items()}
-        return torch.from_numpy(self.session.run(None, feed)[0])  # (b, w, L)
+        return self.outputs(batch)[0]  # (b, w, L)
 
     @torch.inference_mode()
     def decode(self, batch: Batch) -> tuple[list[list[str]], list[list[float]]]:
         paths, confidences = self.head.decode(self.emissions(batch), batch.mask)
         return [[self.labels[i] for i in path] for path in paths], confidences
+
+    @torch.inference_mode()
+    def decode_grounded(self, batch: Batch) -> tuple[list[list[str]], list[list[float]], list[list[Any]]]:
+        """`MnerModel.decode_grounded` over the two graphs: tags, confidences, (box or None, score) per entity."""
+        from mner.data.tags import bio_to_spans
+
+        emissions, *states = self.outputs(batch)
+        paths, confidences = self.head.decode(emissions, batch.mask)
+        tags = [[self.labels[i] for i in path] for path in paths]
+        if self.grounding is None or batch.grounding_features is None:
+            return tags, confidences, [[] for _ in tags]
+        features = {**batch.grounding_features, **self.grounding.span_tensors([bio_to_spans(t) for t in tags])}
+        return tags, confidences, self.grounding.predict(states[0], features)
 
 
 class OnnxTagger(Tagger):

@@ -9,8 +9,10 @@ RT-DETR, ...) or zero-shot detector (OWL-ViT, OWLv2, Grounding DINO, ...; with
                                   objects (N,) labels, image_h, image_w, num_boxes, content_sha256
 
 Region features are the detector's own per-box states (DETR-style decoder
-query states, OWL's class embeddings), so `model.grounding.feature_dim` is the
-detector's width (printed, and recorded in `<DIR>/regions.json`).
+query states, OWL's class embeddings), or with `crop_features` (`--features
+backbone --backbone NAME|PATH`) any vision backbone's embedding of each box's crop
+(`mner.grounding.crop_features`); `model.grounding.feature_dim` is that width
+(printed, and recorded in `<DIR>/regions.json`).
 
 Cached by content: each result is first stored as `<DIR>/.by_content/<sha256>.npz`,
 so the same picture under two names is detected once and an interrupted run
@@ -53,8 +55,10 @@ class Detections:
 class RegionDetector:
     """A Hugging Face detector that returns the `top_k` best boxes of an image with a feature each."""
 
-    def __init__(self, model: Any, processor: Any, name: str, top_k: int = 16, queries: list[str] | None = None):
+    def __init__(self, model: Any, processor: Any, name: str, top_k: int = 16, queries: list[str] | None = None,
+                 crop_features: Any | None = None):
         self.model = model.eval()
+        self.crop_features = crop_features  # a CropEmbedder: box features from a backbone over each crop
         self.processor = processor
         self.name = name
         self.top_k = top_k
@@ -64,7 +68,8 @@ class RegionDetector:
             raise ValueError(f"{name} is a zero-shot detector: give --queries, e.g. 'person,logo,building'")
 
     @classmethod
-    def load(cls, name: str, top_k: int = 16, queries: list[str] | None = None) -> "RegionDetector":
+    def load(cls, name: str, top_k: int = 16, queries: list[str] | None = None,
+             crop_features: Any | None = None) -> "RegionDetector":
         from transformers import (AutoConfig, AutoModelForObjectDetection, AutoModelForZeroShotObjectDetection,
                                   AutoProcessor)
 
@@ -78,11 +83,13 @@ class RegionDetector:
                              f"folder): {err}") from None
         auto = AutoModelForZeroShotObjectDetection if is_zero_shot(config) else AutoModelForObjectDetection
         model = auto.from_pretrained(name)
-        return cls(model, AutoProcessor.from_pretrained(name), name, top_k, queries)
+        return cls(model, AutoProcessor.from_pretrained(name), name, top_k, queries, crop_features)
 
     @property
     def settings(self) -> dict[str, Any]:
-        return {"detector": self.name, "queries": self.queries, "top_k": self.top_k}
+        # the detector's own features add no key, so folders written before crop features existed still match
+        crops = self.crop_features.settings if self.crop_features is not None else {}
+        return {"detector": self.name, "queries": self.queries, "top_k": self.top_k, **crops}
 
     @torch.inference_mode()
     def detect(self, path: Path) -> Detections:
@@ -105,11 +112,13 @@ class RegionDetector:
         features = query_features(out, logits.shape[0])  # (q, d)
         boxes = pixel_boxes(out.pred_boxes[0].float(), width, height, self.model.config.model_type)  # (q, 4)
         order = torch.argsort(scores, descending=True, stable=True)[: self.top_k]
+        kept = boxes[order].numpy().astype(np.float32)  # (n, 4)
         return Detections(
-            boxes=boxes[order].numpy().astype(np.float32),
+            boxes=kept,
             scores=scores[order].numpy().astype(np.float32),
             labels=[names[i] if names else "object" for i in label_ids[order].tolist()],
-            features=features[order].numpy().astype(np.float32),
+            features=(self.crop_features(image, kept) if self.crop_features is not None
+                      else features[order].numpy().astype(np.float32)),  # (n, d)
             width=width, height=height,
         )
 
@@ -158,7 +167,8 @@ def check_manifest(out_dir: Path, settings: dict[str, Any], feature_dim: int | N
             old = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: not valid JSON ({err.msg}); remove it or choose another --to") from None
-        mismatch = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
+        keys = sorted(set(settings) | set(old) - {"feature_dim"})  # both ways: crop-feature keys may be absent
+        mismatch = {k: (old.get(k), settings.get(k)) for k in keys if old.get(k) != settings.get(k)}
         if mismatch:
             raise ValueError(f"{out_dir} holds regions made with other settings {mismatch}; "
                              f"choose another --to folder")

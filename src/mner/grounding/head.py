@@ -137,27 +137,33 @@ class GroundingHead(nn.Module):
 
     @torch.no_grad()
     def predict(self, states: torch.Tensor, features: dict[str, torch.Tensor]) -> list[list[Grounding]]:
-        """Per post, per span (in `span_index` order): (box or None, probability the entity is groundable).
-
-        The box is the best candidate when that probability is >= 0.5 and the post has candidates;
-        a groundable entity of a post without regions gets None with a probability >= 0.5."""
+        """Per post, per span (in `span_index` order): (box or None, probability the entity is groundable)."""
         region_logits, groundable = self(states, features)
-        p_ground = groundable.float().sigmoid()  # (b, e)
-        has_region = features["has_region"].bool()
-        out: list[list[Grounding]] = []
-        for i in range(states.shape[0]):
-            row: list[Grounding] = []
-            for j in range(int(features["span_mask"][i].sum())):
-                p = float(p_ground[i, j])
-                if p >= 0.5 and bool(has_region[i]):
-                    probs = region_logits[i, j].float().softmax(-1)  # (k,)
-                    best = int(probs.argmax())
-                    box = tuple(float(v) for v in features["region_boxes"][i, best].tolist())
-                    row.append((box, p))  # type: ignore[arg-type]
-                else:
-                    row.append((None, p))
-            out.append(row)
-        return out
+        return choose_regions(region_logits, groundable, features)
 
     def save_assets(self, directory: Any) -> None:
         """Nothing besides the weights: the model config rebuilds it."""
+
+
+def choose_regions(region_logits: torch.Tensor, groundable: torch.Tensor,
+                   features: dict[str, torch.Tensor]) -> list[list[Grounding]]:
+    """Region logits (b, e, k) and groundable logits (b, e) -> per post, per span, (box or None, probability).
+
+    The box is the best candidate when the probability is >= 0.5 and the post has candidates; a
+    groundable entity of a post without regions gets None with a probability >= 0.5. Shared by the
+    torch head and the ONNX export (`mner.export.onnx_grounding`), so both choose alike."""
+    p_ground = groundable.float().sigmoid()  # (b, e)
+    has_region = features["has_region"].bool()
+    out: list[list[Grounding]] = []
+    for i in range(region_logits.shape[0]):
+        row: list[Grounding] = []
+        for j in range(int(features["span_mask"][i].sum())):
+            p = float(p_ground[i, j])
+            if p >= 0.5 and bool(has_region[i]):
+                best = int(region_logits[i, j].float().argmax())  # softmax keeps the order
+                box = tuple(float(v) for v in features["region_boxes"][i, best].tolist())
+                row.append((box, p))  # type: ignore[arg-type]
+            else:
+                row.append((None, p))
+        out.append(row)
+    return out
