@@ -39,6 +39,14 @@ def test_an_image_is_read_by_ocr_and_pre_tagged_once(client, project):
     assert client.get(item["image_urls"][0]).content[:4] == b"\x89PNG"
 
 
+def test_opening_an_item_prepares_the_next_new_one_ahead(client, project):
+    client.get("/v1/items/post3")
+    assert project.store.get("blank").version == 1 and project.preparer._ocr.calls == ["blank.png"]
+    assert project.store.get("sign").version == 0  # one ahead, not all
+    client.get("/v1/items/blank")
+    assert project.preparer._ocr.calls == ["blank.png", "sign.png"]
+
+
 def test_labelled_posts_keep_their_entities_and_unlabelled_ones_are_pre_tagged(client):
     assert client.get("/v1/items/post3").json()["entities"] == [
         {"start": 0, "end": 2, "type": "PER", "boxes": []}, {"start": 3, "end": 4, "type": "LOC", "boxes": []}]
@@ -80,6 +88,11 @@ def test_a_bad_save_is_refused_naming_the_field(client, body, status, field):
     response = client.put("/v1/items/post2", json={"version": 1, **body})
     assert response.status_code == status and response.json()["field"] == field, response.json()
     assert client.get("/v1/items/post2").json()["version"] == 1  # nothing half-saved
+
+
+def test_an_item_not_yet_opened_cannot_be_saved(client):
+    response = client.put("/v1/items/blank", json={"version": 0, "tokens": ["x"], "entities": []})
+    assert response.status_code == 409 and "has not been opened yet" in response.json()["error"]
 
 
 def test_unknown_items_malformed_and_oversize_bodies(client):

@@ -2,7 +2,8 @@
 
     GET  /                       the page (static, no CDN)
     GET  /v1/project             types, progress, the item to resume at, every item's id and state
-    GET  /v1/items/{id}          an item (prepared on first opening: OCR text, pre-tagged entities)
+    GET  /v1/items/{id}          an item (prepared on first opening: OCR text, pre-tagged entities; the next
+                                 new item is then prepared in the background, so its OCR is ready when opened)
     PUT  /v1/items/{id}          save tokens + entities + done, naming the version edited (409 if stale)
     POST /v1/undo/{id}           back to the state before the last save (409 if stale)
     GET  /v1/image/{k}/{id}      the item's k-th image, from the project's images folder only
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -88,13 +89,23 @@ def create_annotate_app(project: Project, limits: Limits | None = None) -> FastA
                 "total": len(overview), "done": sum(i["done"] for i in overview),
                 "resume": project.store.first_unfinished(), "items": overview}
 
+    def prepare_ahead(position: int) -> None:
+        """OCR and pre-tag the next new item while the person works on this one (seconds of OCR hidden)."""
+        next_id = project.store.next_unprepared(position)
+        if next_id is not None:
+            try:
+                project.open_item(next_id)
+            except (OSError, ValueError) as err:  # reported when that item is opened
+                log.warning("preparing item %r ahead: %s", next_id, err)
+
     @app.get("/v1/items/{item_id:path}")
-    async def get_item(item_id: str) -> dict[str, Any]:
+    async def get_item(item_id: str, background: BackgroundTasks) -> dict[str, Any]:
         find(item_id)
         try:  # OCR and the model are CPU work: off the event loop
             item = await run_in_threadpool(project.open_item, item_id)
         except (OSError, ValueError) as err:  # an unreadable image: say which, keep serving
             raise RequestError(422, "images", f"item {item_id!r}: {err}") from None
+        background.add_task(prepare_ahead, item.position)  # type: ignore[union-attr]  # in a thread, after the answer
         return item_out(item, project)  # type: ignore[arg-type]
 
     @app.put("/v1/items/{item_id:path}")

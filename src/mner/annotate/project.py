@@ -74,8 +74,15 @@ def open_project(project_dir: str | Path, images: str | Path | None = None, post
                        ("posts", posts_path and str(posts_path))):
         if value is not None:
             store.set_meta(key, value)
-    return Project(store, types, images_dir, Preparer(images_dir, tagger, ocr),
-                   model_name=Path(model).resolve().name if model else None)
+    return Project(store, types, images_dir, Preparer(images_dir, tagger, ocr), model_name=_model_name(model))
+
+
+def _model_name(model: str | Path | None) -> str | None:
+    """The run's name for the page (`runs/t17/best` is "t17"), never a full path."""
+    if model is None:
+        return None
+    path = Path(model).resolve()
+    return path.parent.name if path.name == "best" else path.name
 
 
 def _saved_path(store: AnnotationStore, key: str) -> Path | None:

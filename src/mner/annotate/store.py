@@ -42,8 +42,12 @@ class StaleWriteError(Exception):
     """A save or undo against a version another writer has already replaced."""
 
     def __init__(self, item_id: str, expected: int, current: int) -> None:
-        super().__init__(f"item {item_id!r} was changed elsewhere (another tab?): you edited version {expected}, "
-                         f"it is now version {current}; reload the item to see the other change, then redo yours")
+        if current == 0:
+            message = f"item {item_id!r} has not been opened yet: open it first (its text and entities are made then)"
+        else:
+            message = (f"item {item_id!r} was changed elsewhere (another tab?): you edited version {expected}, "
+                       f"it is now version {current}; reload the item to see the other change, then redo yours")
+        super().__init__(message)
         self.item_id, self.expected, self.current = item_id, expected, current
 
 
@@ -154,6 +158,13 @@ class AnnotationStore:
     def first_unfinished(self) -> str | None:
         with self._connect() as db:
             row = db.execute("SELECT id FROM items WHERE done=0 ORDER BY position LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def next_unprepared(self, after_position: int) -> str | None:
+        """The first item after `after_position` that nobody has opened yet (the one to prepare ahead)."""
+        with self._connect() as db:
+            row = db.execute("SELECT id FROM items WHERE position > ? AND version = 0 ORDER BY position LIMIT 1",
+                             (after_position,)).fetchone()
         return row[0] if row else None
 
     def prepare(self, item_id: str, tokens: list[str], entities: list[dict[str, Any]],
