@@ -15,8 +15,7 @@ import httpx
 import pytest
 import torch
 
-from serve_helpers import free_port
-from test_api import metric
+from serve_helpers import free_port, metric
 
 ROUND = 16  # requests per round, 8 in flight
 PREDICT_OK = 'mner_requests_total{route="/v1/predict",status="200"}'
