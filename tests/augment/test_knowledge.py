@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import recorded_rules
+from augment_helpers import recorded_rules
 from typer.testing import CliRunner
 
 from mner.augment.cache import AnswerCache

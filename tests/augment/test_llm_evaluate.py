@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import recorded_rules
+from augment_helpers import recorded_rules
 from typer.testing import CliRunner
 
 from mner.augment.cache import AnswerCache

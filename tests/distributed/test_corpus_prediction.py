@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_mner, varied_posts
+from distributed_helpers import run_mner, varied_posts
 from mner.data.errors import DataFormatError
 from mner.distributed.predict_corpus import assign_files, output_path, predict_corpus, predict_records
 from mner.distributed.stream import corpus_files, stream_posts

@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import run_mner, write_config
+from distributed_helpers import run_mner, write_config
 from mner.config import load_config
 from mner.training.run import train_run
 

@@ -3,10 +3,7 @@ on a free loopback port serving it from a thread of the test process."""
 
 from __future__ import annotations
 
-import socket
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +16,7 @@ pytest.importorskip("fastapi", reason="mner serve needs the serve extra: pip ins
 uvicorn = pytest.importorskip("uvicorn", reason="mner serve needs the serve extra: pip install -e '.[serve]'")
 
 
+from serve_helpers import LiveServer, start_server  # noqa: E402
 from torch_threads import one_thread  # noqa: E402,F401 - autouse: one torch thread per test
 
 
@@ -43,45 +41,6 @@ def trained_model_dir(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFact
         torch.set_num_threads(previous)
     assert summary["dev"]["f1"] == pytest.approx(100.0)
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LiveServer:
-    """uvicorn serving `app` on 127.0.0.1:<free port> in a thread, until `stop()`."""
-
-    def __init__(self, app) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> "LiveServer":
-        import httpx
-
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError("the test server did not become ready")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def start_server(app) -> LiveServer:
-    return LiveServer(app).start()
 
 
 @pytest.fixture(scope="module")

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from PIL import Image
-from conftest import start_server
 
-POST = "Alice Smith wins in Paris"
-EXPECTED = [{"start": 0, "end": 2, "text": "Alice Smith", "type": "PER"}, {"start": 4, "end": 5, "text": "Paris", "type": "LOC"}]
-
-
-def spans(post: dict) -> list[dict]:
-    return [{k: e[k] for k in ("start", "end", "text", "type")} for e in post["entities"]]
-
-
-def png_bytes(size=(32, 24)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(buffer, "PNG")
-    return buffer.getvalue()
+from serve_helpers import EXPECTED, POST, metric, png_bytes, spans, start_server
 
 
 def test_one_post_as_text_gets_its_entities_with_scores(server):
@@ -95,13 +81,6 @@ def test_concurrent_requests_share_forward_passes_and_metrics_count_them(server)
     assert metric(text, "mner_batch_posts_count") - passes < 24  # some requests were batched together
     assert 'mner_requests_total{route="/v1/predict",status="200"}' in text
     assert "mner_request_seconds_bucket" in text
-
-
-def metric(text: str, name: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def test_the_page_and_its_assets_are_served_without_external_references(server):

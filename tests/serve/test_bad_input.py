@@ -10,7 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from test_api import EXPECTED, png_bytes, spans
+from serve_helpers import EXPECTED, png_bytes, spans
 
 
 def b64(data: bytes) -> str:

@@ -11,8 +11,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from conftest import start_server
-from test_api import EXPECTED, spans
+from serve_helpers import EXPECTED, spans, start_server
 
 
 def served_entities(model_dir: Path, **load_kwargs) -> tuple[list[dict], dict]:

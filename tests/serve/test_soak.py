@@ -16,8 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port
-from test_api import EXPECTED, png_bytes, spans
+from serve_helpers import EXPECTED, free_port, png_bytes, spans
 
 REQUESTS = 1000
 CONCURRENCY = 16

@@ -64,8 +64,8 @@ class ServeSettings:
 
 
 def load_app(model_dir: str | Path, settings: ServeSettings | None = None, precision: str = "fp32",
-             threads: int | None = None) -> FastAPI:
-    """Load the model in `model_dir` once and serve it."""
+             threads: int | None = None, metrics_dir: str | Path | None = None) -> FastAPI:
+    """Load the model in `model_dir` once and serve it; `metrics_dir`: the workers' shared metrics folder."""
     from mner.export import load_tagger
 
     settings = settings or ServeSettings()
@@ -74,13 +74,14 @@ def load_app(model_dir: str | Path, settings: ServeSettings | None = None, preci
 
         torch.set_num_threads(threads)
     tagger = load_tagger(model_dir, batch_size=settings.forward_batch, precision=precision)
-    return create_app(tagger, settings, name=Path(model_dir).resolve().name)
+    return create_app(tagger, settings, name=Path(model_dir).resolve().name, metrics_dir=metrics_dir)
 
 
-def create_app(tagger: Any, settings: ServeSettings | None = None, name: str = "model") -> FastAPI:
+def create_app(tagger: Any, settings: ServeSettings | None = None, name: str = "model",
+               metrics_dir: str | Path | None = None) -> FastAPI:
     settings = settings or ServeSettings()
     limits = settings.limits
-    metrics = ServeMetrics()
+    metrics = ServeMetrics(metrics_dir)
     batcher = DynamicBatcher(tagger.predict_many, settings.max_batch, settings.max_wait_ms,
                              on_batch=metrics.batch_posts.observe)
     info = model_info(tagger, name, settings)

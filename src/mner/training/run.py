@@ -31,7 +31,7 @@ from mner.training.loop import Evaluation, train_epochs
 from mner.training.objectives import build_objective
 from mner.training.optim import build_optimizer
 from mner.training.schedule import LrSchedule
-from mner.training.state import load_training_checkpoint, save_training_checkpoint
+from mner.training.state import cuda_rng_state, load_training_checkpoint, save_training_checkpoint
 
 CSV_FIELDS = ["epoch", "step", "train_loss", "precision", "recall", "f1", "token_macro_f1", "lr_scale",
               "train_seconds", "is_best"]
@@ -183,8 +183,10 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
         progress = {"epoch": ev.epoch, "best_f1": best_f1, "bad_epochs": bad_epochs, "train_seconds": elapsed,
                     "schedule": schedule.state, "last_scores": {"epoch": ev.epoch, "dev": ev.scores}}
         rng_states = context.gather_tensor(torch.get_rng_state())
+        cuda_state = cuda_rng_state()  # None on a CPU; every process agrees (they run alike): a collective
+        cuda_states = context.gather_tensor(cuda_state) if cuda_state is not None else None
         if context.is_main:
-            save_training_checkpoint(checkpoint_dir, model, optimizer, progress, rng_states)
+            save_training_checkpoint(checkpoint_dir, model, optimizer, progress, rng_states, cuda_states)
         if context.main_decides(bad_epochs >= int(tcfg.get("patience", 0) or 10**9)):
             log(f"early stop: no better dev F1 for {bad_epochs} epochs")
             stopped_early = True
