@@ -59,3 +59,34 @@ def write_tiny_decoder(directory: Path, family: str = "llama", seed: int = 0) ->
     torch.manual_seed(seed)
     model_cls(config).save_pretrained(directory)
     return directory
+
+
+def labelled_posts():
+    from mner.data.post import Post
+
+    return [Post("a", ["Alice", "wins", "in", "Paris"], ["B-PER", "O", "O", "B-LOC"]),
+            Post("b", ["Google", "and", "apple", "fans"], ["B-ORG", "O", "B-ORG", "O"]),
+            Post("c", ["bob", "smith", "loves", "new", "york", "city"], ["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O"])]
+
+
+def decoder_model_cfg(model_dir: Path, **encoder: object) -> dict:
+    return {"encoder": {"name": "encoder.hf_decoder.v1", "model": str(model_dir), "lora": {"r": 4, "alpha": 8,
+                                                                                           "dropout": 0.0},
+                        **encoder},
+            "head": {"name": "head.crf.v1"}, "dropout": 0.0}
+
+
+def train_steps(model, posts, steps: int = 5, lr: float = 1e-2) -> list[float]:
+    """A few AdamW steps on the trainable parameters; the losses."""
+    import torch
+
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+    model.train()
+    losses = []
+    for _ in range(steps):
+        loss = model.loss(model.batch(posts))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
