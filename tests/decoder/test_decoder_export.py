@@ -43,6 +43,26 @@ def test_merged_export_predicts_the_same_without_the_base_or_adapters(tiny_decod
         merged.decode(merged.batch(posts, with_labels=False))[0]
 
 
+def test_int8_and_onnx_exports_of_a_decoder_model_say_what_to_do(tiny_llama_dir, tmp_path):
+    from mner.predict import Tagger
+
+    posts = labelled_posts()
+    cfg = decoder_model_cfg(tiny_llama_dir)
+    model = build_model(cfg, bio_labels(["PER", "LOC", "ORG"]), posts)
+    model.config = {"model": cfg}
+    save_pretrained(model.eval(), tmp_path / "run")
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", str(tmp_path / "run"), "--to", "int8"])
+    assert result.exit_code == 1 and "--merge-adapters" in result.output
+    result = runner.invoke(app, ["export", str(tmp_path / "run"), "--to", "onnx"])
+    assert result.exit_code == 1 and "ONNX export traces encoder models" in result.output
+    assert runner.invoke(app, ["export", str(tmp_path / "run"), "--merge-adapters"]).exit_code == 0
+    result = runner.invoke(app, ["export", str(tmp_path / "run-merged"), "--to", "int8"])
+    assert result.exit_code == 0, result.output
+    tags = Tagger.load(tmp_path / "run-merged-int8").predict("Alice wins in Paris")
+    assert [e.text for e in tags] == [e.text for e in Tagger.load(tmp_path / "run-merged").predict("Alice wins in Paris")]
+
+
 def test_merge_refuses_a_model_without_adapters(tiny_bert_dir, tmp_path):
     from mner.data.post import Post
 

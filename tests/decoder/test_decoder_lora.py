@@ -112,3 +112,15 @@ def test_bf16_base_keeps_fp32_states_for_the_head(tiny_llama_dir):
     assert next(p for n, p in model.text_encoder.named_parameters() if "embed" in n).dtype == torch.bfloat16
     losses = train_steps(model, labelled_posts(), steps=2)
     assert all(torch.isfinite(torch.tensor(losses)))
+
+
+def test_the_tagger_loads_and_predicts_a_decoder_model(tiny_qwen_dir, tmp_path):
+    from mner.predict import Tagger
+
+    model = _build(tiny_qwen_dir, reading="repeat", pooling="mean")
+    train_steps(model, labelled_posts(), steps=2)
+    save_pretrained(model.eval(), tmp_path / "model")
+    tagger = Tagger.load(tmp_path / "model")
+    first = tagger.predict("Alice wins in Paris")
+    assert first == tagger.predict("Alice wins in Paris")
+    assert all(e.type in ("PER", "LOC", "ORG") for e in first)
