@@ -21,7 +21,7 @@ from mner.modules.heads.softmax import SoftmaxHead
 from mner.modules.word_shape import WordShapeEmbedding
 from mner.presets import resolve_model_name
 
-ENCODERS = ("encoder.hf.v1", "encoder.bilstm.v1")
+ENCODERS = ("encoder.hf.v1", "encoder.bilstm.v1", "encoder.hf_decoder.v1")
 HEADS = ("head.crf.v1", "head.softmax.v1")
 
 
@@ -56,6 +56,10 @@ def build_text_encoder(cfg: dict[str, Any], train_posts: list[Post] | None = Non
                 vectors, _ = load_vectors(cfg["vectors"], vocab, dim)
         return BiLstmEncoder(vocab, dim, int(cfg.get("hidden_size", 200)), int(cfg.get("num_layers", 1)),
                              float(cfg.get("dropout", 0.3)), vectors)
+    if name == "encoder.hf_decoder.v1":
+        from mner.builders_decoder import build_decoder_encoder
+
+        return build_decoder_encoder(cfg, saved_dir)
     raise ValueError(f"unknown text encoder {name!r}; choose from {ENCODERS}")
 
 

@@ -8,6 +8,9 @@ Visual modules (`model.visual.name`):
                      features cached on disk (`cache_dir:`); `multi_image: {num_layers: 1}` adds
                      the TPM-MI image-position embedding + transformer across a post's images
   visual.regions.v1  region features + box geometry (VinVL npz attached as Post.regions)
+  visual.cnn.v1      a small AlexNet-style CNN trained from scratch (`widths:`, `image_size:`), the same
+                     images and policies as the pixel module; decoded pixels cached (`cache_dir:`);
+                     `multi_image:` as for pixels
 Fusions (`model.fusion.name`): see `mner.modules.fusion.registry` / docs/fusion.md, plus
   fusion.visual_prompt.v1  visual tokens as prefix keys/values in every encoder layer
                            (TPM-MI / HVPNeT; `mner.modules.visual_prompt`)
@@ -22,7 +25,7 @@ from torch import nn
 
 from mner.presets import resolve_model_name
 
-VISUALS = ("visual.caption.v1", "visual.pixels.v1", "visual.regions.v1",
+VISUALS = ("visual.caption.v1", "visual.pixels.v1", "visual.regions.v1", "visual.cnn.v1",
            "visual.relation_graph.v1")  # the last is built by builders_retrieval (it needs the training posts)
 
 
@@ -53,6 +56,14 @@ def build_visual(cfg: dict[str, Any], text_encoder: nn.Module, saved_dir: Path |
         if cfg.get("multi_image"):
             return MultiImageAggregator(encoder, **dict(cfg["multi_image"]))
         return encoder
+    if name == "visual.cnn.v1":
+        from mner.modules.visual.cnn import CnnImageEncoder
+        from mner.modules.visual.multi_image import MultiImageAggregator
+
+        encoder = CnnImageEncoder(**_options(cfg, ("output_dim", "widths", "image_size", "first_kernel", "kernel",
+                                                   "batch_norm", "tokens", "dropout", "max_images", "cache_dir",
+                                                   "bad_image", "image_root", "max_pixels")))
+        return MultiImageAggregator(encoder, **dict(cfg["multi_image"])) if cfg.get("multi_image") else encoder
     if name == "visual.regions.v1":
         from mner.modules.visual.regions import RegionEncoder
 
@@ -71,10 +82,14 @@ def build_fusion_module(cfg: dict[str, Any], text_dim: int, visual_dim: int) -> 
 def build_visual_prompt(cfg: dict[str, Any], text_encoder: nn.Module, visual_dim: int) -> nn.Module:
     from mner.modules.visual_prompt import VisualPrompt, enable_prefix_attention
 
-    backbone = getattr(text_encoder, "backbone", None)
+    backbone = getattr(text_encoder, "base_model", None) or getattr(text_encoder, "backbone", None)
     if backbone is None:
-        raise ValueError("fusion.visual_prompt.v1 needs a Hugging Face text encoder (encoder.hf.v1)")
+        raise ValueError("fusion.visual_prompt.v1 needs a Hugging Face text encoder (encoder.hf.v1 or "
+                         "encoder.hf_decoder.v1)")
     enable_prefix_attention(backbone)
     config = backbone.config
-    return VisualPrompt(visual_dim, config.num_hidden_layers, config.num_attention_heads, config.hidden_size,
+    # prefixes join the keys before any GQA repetition: the layer's key/value heads and head size
+    kv_heads = int(getattr(config, "num_key_value_heads", None) or config.num_attention_heads)
+    head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads)
+    return VisualPrompt(visual_dim, config.num_hidden_layers, kv_heads, kv_heads * head_dim,
                         float(cfg.get("dropout", 0.1)))

@@ -78,21 +78,36 @@ def bench(
 
 def export(
     run_dir: Path = typer.Argument(..., help="Run folder or model directory."),
-    to: str = typer.Option(..., "--to", help="int8 (dynamic int8 Linear layers, torch), onnx (onnxruntime) or "
-                                             "onnx-int8 (onnxruntime's dynamic int8 MatMuls)."),
+    to: Optional[str] = typer.Option(None, "--to", help="int8 (dynamic int8 Linear layers, torch), onnx "
+                                     "(onnxruntime) or onnx-int8 (onnxruntime's dynamic int8 MatMuls)."),
     output: Optional[Path] = typer.Option(None, "--output", help="Directory to write (default RUN_DIR-<to>)."),
+    merge_adapters: bool = typer.Option(False, "--merge-adapters", help="A decoder model (encoder.hf_decoder.v1): "
+                                        "fold its LoRA adapters into the base; writes RUN_DIR-merged."),
 ) -> None:
     """Export a trained model as dynamic int8 (loads with Tagger.load) or ONNX / int8 ONNX (OnnxTagger)."""
     from mner.bench.speed import size_mb
     from mner.export import export_model
     from mner.predict import resolve_model_dir
 
+    if merge_adapters == (to is not None):
+        _fail("give --to TARGET or --merge-adapters (to quantize a decoder model, export the merged one)")
     try:
         source = resolve_model_dir(run_dir)
-        path = export_model(run_dir, to, output)
+        if merge_adapters:
+            from mner.export.merge import export_merged
+
+            path = export_merged(run_dir, output or default_merged_output(run_dir))
+        else:
+            path = export_model(run_dir, to, output)
     except (FileNotFoundError, ValueError, ImportError, RuntimeError) as err:
         _fail(str(err))
     typer.echo(f"wrote {path} ({size_mb(path):.1f} MB; the fp32 model is {size_mb(source):.1f} MB)")
+
+
+def default_merged_output(run_dir: Path) -> Path:
+    from mner.export import default_output
+
+    return default_output(run_dir, "merged")
 
 
 def bench_pixels(

@@ -203,6 +203,9 @@ app.command()(score)
 app.command()(bench)
 app.command()(export)
 app.command("bench-pixels")(bench_pixels)
+from mner.cli.bench_modules import bench_modules  # noqa: E402
+
+app.command("bench-modules")(bench_modules)
 app.command("precision")(precision_command)
 
 from mner.cli.augment import augment_app  # noqa: E402

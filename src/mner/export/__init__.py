@@ -33,11 +33,30 @@ def export_model(run_dir: str | Path, to: str, output: str | Path | None = None)
     output = Path(output) if output is not None else default_output(run_dir, to)
     if output.resolve() == Path(run_dir).resolve():
         raise ValueError("the export must go to a new directory, not over the model it is made from")
+    _check_decoder_exportable(run_dir, to)
     if to == "int8":
         return export_int8(run_dir, output)
     from mner.export.onnx_export import export_onnx
 
     return export_onnx(run_dir, output, int8=to == "onnx-int8")
+
+
+def _check_decoder_exportable(run_dir: str | Path, to: str) -> None:
+    """A decoder LLM model exports to int8 once its adapters are merged (LoRA layers are not plain Linears);
+    the ONNX graph is traced for encoders only."""
+    from mner.model_files import read_json_object
+    from mner.predict import resolve_model_dir
+
+    source = resolve_model_dir(run_dir)
+    encoder = (read_json_object(source / "config.json").get("model") or {}).get("encoder") or {}
+    if encoder.get("name") != "encoder.hf_decoder.v1":
+        return
+    if to != "int8":
+        raise ValueError(f"{source}: ONNX export traces encoder models; a decoder model (encoder.hf_decoder.v1) "
+                         "exports --to int8 after --merge-adapters")
+    if encoder.get("lora"):
+        raise ValueError(f"{source}: merge the LoRA adapters first (mner export {run_dir} --merge-adapters), "
+                         "then export the merged directory --to int8")
 
 
 def load_tagger(path: str | Path, batch_size: int = 64, threads: int | None = None,

@@ -83,13 +83,18 @@ class HfTextEncoder(nn.Module):
         if self.uses_token_types:
             kwargs["token_type_ids"] = features["token_type_ids"]
         hidden = self.backbone(**kwargs).last_hidden_state  # (r, s, d)
-        flat = hidden.reshape(-1, hidden.shape[-1])  # (r*s, d)
-        index = features["word_index"]  # (b, w, k)
-        if index.shape[-1] == 1:
-            return flat[index[..., 0]]  # (b, w, d) first subword
-        mask = features["word_subword_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, w, k, 1)
-        summed = (flat[index] * mask).sum(2)  # (b, w, d)
-        return summed / mask.sum(2).clamp(min=1.0)
+        return gather_word_states(hidden, features)
+
+
+def gather_word_states(hidden: torch.Tensor, features: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Subword states (r, s, d) -> word states (b, w, d): one pooled subword (first/last) or the mean."""
+    flat = hidden.reshape(-1, hidden.shape[-1])  # (r*s, d)
+    index = features["word_index"]  # (b, w, k)
+    if index.shape[-1] == 1:
+        return flat[index[..., 0]]  # (b, w, d) the one pooled subword
+    mask = features["word_subword_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, w, k, 1)
+    summed = (flat[index] * mask).sum(2)  # (b, w, d)
+    return summed / mask.sum(2).clamp(min=1.0)
 
 
 def _is_bert_like(name_or_path: str) -> bool:

@@ -28,6 +28,10 @@ import torch
 from mner.data.tokenize import is_url
 
 
+# "last": a causal decoder's last subword of a word is the only one that has read the whole word
+POOLINGS = ("first", "mean", "last")
+
+
 @dataclass
 class SpecialTokens:
     """Where a tokenizer puts its special tokens around one or two segments."""
@@ -65,8 +69,8 @@ class SubwordFeaturizer:
 
     def __init__(self, tokenizer: Any, max_length: int = 256, pooling: str = "first",
                  second_max_length: int | None = None, url_placeholder: str | None = None):
-        if pooling not in ("first", "mean"):
-            raise ValueError(f"pooling must be 'first' or 'mean', not {pooling!r}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
         self.tokenizer = tokenizer
         limit = getattr(tokenizer, "model_max_length", max_length) or max_length
         self.max_length = int(min(max_length, limit if limit < 100_000 else max_length))
@@ -181,7 +185,7 @@ class SubwordFeaturizer:
         type_ids = torch.tensor([ty + [0] * (seq - len(ty)) for ty in types], dtype=torch.long)  # (r, s)
         b = len(token_lists)
         w = max(1, max(len(t) for t in token_lists))
-        k = 1 if self.pooling == "first" else max(1, max((len(p) for ps in word_pos for p in ps), default=1))
+        k = 1 if self.pooling in ("first", "last") else max(1, max((len(p) for ps in word_pos for p in ps), default=1))
         index_rows: list[list[list[int]]] = []
         mask_rows: list[list[list[bool]]] = []
         counts: list[list[int]] = []
@@ -189,7 +193,8 @@ class SubwordFeaturizer:
         for positions in word_pos:
             words_index, words_mask = [], []
             for pos in positions:
-                flat = [row * seq + col for row, col in pos[:k]]
+                kept = pos[-1:] if self.pooling == "last" else pos[:k]
+                flat = [row * seq + col for row, col in kept]
                 words_index.append(flat + [0] * (k - len(flat)))
                 words_mask.append([True] * len(flat) + [False] * (k - len(flat)))
             pad = w - len(positions)

@@ -13,7 +13,8 @@ context variable, concatenates them to the layer's keys/values, extends the
 attention mask with the visual mask, and calls the stock sdpa attention.
 Outside `prompts_active(...)` it is exactly sdpa, so the same encoder runs
 with or without prompts. Works for encoders whose layers use the attention
-interface and carry `layer_idx` (BERT, RoBERTa, XLM-R, BERTweet).
+interface and carry `layer_idx` (BERT, RoBERTa, XLM-R, BERTweet; and decoder LLMs such as Llama and
+Qwen2, whose prefixes have the layer's key/value heads, fewer than its query heads under GQA).
 """
 
 from __future__ import annotations
@@ -48,7 +49,12 @@ def _prefix_attention(module: nn.Module, query: torch.Tensor, key: torch.Tensor,
         k_len = key.shape[2] - prefix_mask.shape[1]
         prefix = prefix_mask[:, None, None, :].expand(b, 1, q, prefix_mask.shape[1])  # (b, 1, q, p)
         if attention_mask is None:
-            attention_mask = torch.cat([prefix, prefix.new_ones(b, 1, q, k_len)], dim=-1)
+            # no mask: every token may attend to every token, unless the layer is causal (a decoder
+            # without padding), which sdpa would have enforced with is_causal: keep it explicit
+            text = prefix.new_ones(b, 1, q, k_len)
+            if getattr(module, "is_causal", False) and q == k_len:
+                text = text & torch.ones(q, k_len, dtype=torch.bool, device=prefix.device).tril()
+            attention_mask = torch.cat([prefix, text], dim=-1)
         elif attention_mask.dtype == torch.bool:
             attention_mask = torch.cat([prefix, attention_mask.expand(b, 1, q, k_len)], dim=-1)
         else:  # additive float mask

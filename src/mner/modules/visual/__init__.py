@@ -2,12 +2,14 @@
 
 PixelEncoder          images through any Hugging Face vision model (pooled or patch tokens)
 MultiImageAggregator  image positions + attention across a post's images (wraps PixelEncoder)
+CnnImageEncoder       a small AlexNet-style CNN trained from scratch (no pretrained vision model)
 CaptionEncoder        visual text (caption / OCR / knowledge) as subword tokens
 RegionEncoder         detector regions: feature + box geometry
 FeatureCache          frozen backbone features on disk, keyed by image content
 """
 
 from mner.modules.visual.caption import CaptionEncoder
+from mner.modules.visual.cnn import CnnImageEncoder
 from mner.modules.visual.feature_cache import FeatureCache
 from mner.modules.visual.image_tokens import PerImageModule, scatter_to_posts
 from mner.modules.visual.multi_image import MultiImageAggregator
@@ -19,6 +21,7 @@ __all__ = [
     "BAD_IMAGE_POLICIES",
     "BadImageLog",
     "CaptionEncoder",
+    "CnnImageEncoder",
     "FeatureCache",
     "MultiImageAggregator",
     "PerImageModule",
