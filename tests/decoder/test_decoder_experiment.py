@@ -22,9 +22,9 @@ GRID = Path(__file__).resolve().parents[2] / "configs" / "experiments" / "thesis
 
 def test_a_decoder_x_cnn_grid_trains_and_tabulates(tmp_path, tiny_llama_dir):
     Image.new("RGB", (30, 20), (200, 40, 40)).save(tmp_path / "im.jpg", "JPEG")
-    posts = [Post(str(i), words, tags, images=["im.jpg"] if i % 2 else [])
-             for i, (words, tags) in enumerate([(["Alice", "wins"], ["B-PER", "O"]), (["in", "Paris"], ["O", "B-LOC"]),
-                                                (["Google", "fans"], ["B-ORG", "O"]), (["bob", "smith"], ["B-PER", "I-PER"])])]
+    rows = [(["Alice", "wins"], ["B-PER", "O"]), (["in", "Paris"], ["O", "B-LOC"]), (["Google", "fans"], ["B-ORG", "O"]),
+            (["bob", "smith"], ["B-PER", "I-PER"])]
+    posts = [Post(str(i), words, tags, images=["im.jpg"] if i % 2 else []) for i, (words, tags) in enumerate(rows)]
     write_posts(posts, tmp_path / "train.jsonl")
     base = {"data": {"format": "jsonl", "train": str(tmp_path / "train.jsonl"), "dev": str(tmp_path / "train.jsonl"),
                      "images": str(tmp_path)},

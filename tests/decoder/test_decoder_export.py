@@ -60,7 +60,8 @@ def test_int8_and_onnx_exports_of_a_decoder_model_say_what_to_do(tiny_llama_dir,
     result = runner.invoke(app, ["export", str(tmp_path / "run-merged"), "--to", "int8"])
     assert result.exit_code == 0, result.output
     tags = Tagger.load(tmp_path / "run-merged-int8").predict("Alice wins in Paris")
-    assert [e.text for e in tags] == [e.text for e in Tagger.load(tmp_path / "run-merged").predict("Alice wins in Paris")]
+    merged = Tagger.load(tmp_path / "run-merged").predict("Alice wins in Paris")
+    assert [e.text for e in tags] == [e.text for e in merged]
 
 
 def test_merge_refuses_a_model_without_adapters(tiny_bert_dir, tmp_path):

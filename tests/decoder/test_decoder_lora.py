@@ -124,3 +124,15 @@ def test_the_tagger_loads_and_predicts_a_decoder_model(tiny_qwen_dir, tmp_path):
     first = tagger.predict("Alice wins in Paris")
     assert first == tagger.predict("Alice wins in Paris")
     assert all(e.type in ("PER", "LOC", "ORG") for e in first)
+
+
+def test_int8_inference_folds_the_adapters_in_first(tiny_llama_dir, tmp_path):
+    from mner.predict import Tagger
+
+    model = _build(tiny_llama_dir)
+    train_steps(model, labelled_posts(), steps=2)
+    save_pretrained(model.eval(), tmp_path / "model")
+    fp32 = Tagger.load(tmp_path / "model").predict("Alice wins in Paris")
+    int8 = Tagger.load(tmp_path / "model", precision="int8")
+    assert int8.model.text_encoder.merged and int8.model.text_encoder.lora is None
+    assert [e.text for e in int8.predict("Alice wins in Paris")] == [e.text for e in fp32]

@@ -22,3 +22,16 @@ def test_cnn_cost_on_generated_images(tmp_path):
     assert row.images == 3 and row.bad_images == 1
     assert all(v > 0 for v in row.ms_per_image.values())
     assert "CNN 4-8, 16 px" in cnn_table([row])
+
+
+def test_the_command_writes_its_tables(tmp_path):
+    from typer.testing import CliRunner
+
+    from mner.cli.main import app
+
+    result = CliRunner().invoke(app, ["bench-modules", "--text", "decoder-tiny", "--steps", "1", "--batch-size", "2",
+                                      "--words", "3", "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "| decoder-tiny |" in (tmp_path / "modules.md").read_text()
+    result = CliRunner().invoke(app, ["bench-modules", "--text", "gpt-9"])
+    assert result.exit_code == 1 and "unknown text module" in result.output

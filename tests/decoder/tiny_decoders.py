@@ -21,7 +21,8 @@ def _tokenizer(bos: str | None, eos: str, unk: str):
     from transformers import PreTrainedTokenizerFast
 
     specials = [t for t in (unk, bos, eos) if t]
-    pieces = list(string.ascii_lowercase) + list(string.digits) + [f"##{c}" for c in string.ascii_lowercase + string.digits]
+    characters = string.ascii_lowercase + string.digits
+    pieces = list(characters) + [f"##{c}" for c in characters]
     vocab = {w: i for i, w in enumerate(specials + WORDS + pieces + list("#@!?.,:;'\"-()&/_"))}
     backend = Tokenizer(models.WordPiece(vocab, unk_token=unk, max_input_chars_per_word=40))
     backend.normalizer = normalizers.Lowercase()

@@ -193,6 +193,10 @@ def quantize_model(model: nn.Module) -> list[str]:
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     model.eval()
+    encoder = getattr(model, "text_encoder", None)
+    if getattr(encoder, "lora", None) is not None and hasattr(encoder, "merged_copy"):
+        # a decoder's LoRA layers wrap their Linears (PEFT reads `.weight`): fold them in first; inference only
+        model.text_encoder = encoder.merged_copy()
     with _quiet_quantization():
         # exact-type match: subclasses (MultiheadAttention's out_proj) are left alone
         quantize_dynamic(model, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True)

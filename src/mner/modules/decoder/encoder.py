@@ -56,6 +56,7 @@ class HfDecoderEncoder(nn.Module):
         self.quantization = quantization
         self.merged = merged
         self.hidden_size = int(base.config.hidden_size)
+        self.uses_token_types = False  # decoders have no segment embeddings
         length = max_length // 2 if reading == "repeat" else max_length  # a repeated row holds the post twice
         featurizer = SubwordFeaturizer(tokenizer, length, pooling, second_max_length, url_placeholder)
         self.featurizer = RepeatedFeaturizer(featurizer) if reading == "repeat" else featurizer
