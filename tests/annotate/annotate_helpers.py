@@ -17,7 +17,7 @@ OCR_TEXTS = {"sign.png": "Welcome to Paris\nAlice Smith", "blank.png": ""}
 
 
 class FakeOCR:
-    """Reads a fixed text per image name (the real engine is tested on real images in test_ocr.py)."""
+    """Reads a fixed text per image name (the real engine is tested on real images in test_annotate_ocr.py)."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
