@@ -66,6 +66,10 @@ def test_grounded_model_overfits_saves_loads_and_predicts_same_boxes(tmp_path, t
     exported = load_tagger(export_model(tmp_path / "run", "int8", tmp_path / "run-int8"))
     assert exported.model.grounding is not None
     assert [(e.type, e.boxes) for e in exported.predict(posts[0])] == [(e.type, e.boxes) for e in entities]
+    # so does the ONNX export: two graphs, the boxes from onnxruntime (mner.export.onnx_grounding)
+    onnx = load_tagger(export_model(tmp_path / "run", "onnx", tmp_path / "run-onnx"))
+    assert [(e.type, e.boxes) for e in onnx.predict(posts[0])] == [(e.type, e.boxes) for e in entities]
+    assert evaluate(onnx.model, posts)["grounded"]["gmner"]["f1"] == pytest.approx(100.0)
 
     # mner evaluate prints the three F1s for a grounded model (and --json carries them)
     from typer.testing import CliRunner
