@@ -31,7 +31,7 @@ from mner.modules.interfaces import VisualTokens
 from mner.modules.visual.backbone import TOKEN_MODES
 from mner.modules.visual.feature_cache import FeatureCache
 from mner.modules.visual.image_tokens import scatter_to_posts
-from mner.modules.visual.post_images import BadImageLog, ImageRef, candidate_images
+from mner.modules.visual.post_images import BadImageLog, ImageRef, read_post_images
 
 # pixels are scaled to [0, 1] and centred with ImageNet's channel statistics (any fixed choice would do:
 # the network learns from scratch; these keep the first layer's inputs near zero mean, unit variance)
@@ -97,26 +97,10 @@ class CnnImageEncoder(nn.Module):
     # ---- data path ----------------------------------------------------------------------------
     def featurize(self, posts: list[Any]) -> dict[str, torch.Tensor]:
         """image_post (n,), image_slot (n,), has_image (b,), pixels (n, 3, S, S) uint8."""
-        posts_of, slots, pixels = [], [], []
-        for refs in candidate_images(posts, self.image_root):
-            slot = 0
-            for i, ref in enumerate(refs):
-                if slot == self.max_images:
-                    self.bad_images.over_limit += len(refs) - i
-                    break
-                image = self._read(ref)
-                if image is not None:
-                    posts_of.append(ref.post)
-                    slots.append(slot)
-                    pixels.append(image)
-                    slot += 1
-        has_image = torch.zeros(len(posts), dtype=torch.bool)  # (b,)
-        has_image[posts_of] = True
+        features, pixels = read_post_images(posts, self.image_root, self.max_images, self.bad_images, self._read)
         size = self.image_size
-        return {"image_post": torch.tensor(posts_of, dtype=torch.long),  # (n,)
-                "image_slot": torch.tensor(slots, dtype=torch.long),  # (n,)
-                "has_image": has_image,
-                "pixels": torch.stack(pixels) if pixels else torch.zeros(0, 3, size, size, dtype=torch.uint8)}
+        features["pixels"] = torch.stack(pixels) if pixels else torch.zeros(0, 3, size, size, dtype=torch.uint8)
+        return features
 
     def _read(self, ref: ImageRef) -> torch.Tensor | None:
         """(3, S, S) uint8 pixels, from the cache when it has them; None for a bad image (policy applied)."""

@@ -42,7 +42,7 @@ from mner.modules.visual.backbone import (
 )
 from mner.modules.visual.feature_cache import FeatureCache, model_fingerprint
 from mner.modules.visual.image_tokens import scatter_to_posts
-from mner.modules.visual.post_images import BadImageLog, ImageRef, candidate_images
+from mner.modules.visual.post_images import BadImageLog, ImageRef, read_post_images
 
 ASSETS = "pixel_encoder"  # default folder of this module's assets inside a saved model directory
 
@@ -139,26 +139,7 @@ class PixelEncoder(nn.Module):
         Always: image_post (n,), image_slot (n,), has_image (b,). Frozen: image_features (n, t, D)
         and image_token_mask (n, t), D the backbone width. Trainable: pixel_values (n, 3, H, W).
         """
-        posts_of, slots, payloads = [], [], []
-        for refs in candidate_images(posts, self.image_root):
-            slot = 0
-            for i, ref in enumerate(refs):
-                if slot == self.max_images:
-                    self.bad_images.over_limit += len(refs) - i
-                    break
-                payload = self._read(ref)
-                if payload is not None:
-                    posts_of.append(ref.post)
-                    slots.append(slot)
-                    payloads.append(payload)
-                    slot += 1
-        has_image = torch.zeros(len(posts), dtype=torch.bool)  # (b,)
-        has_image[posts_of] = True
-        features = {
-            "image_post": torch.tensor(posts_of, dtype=torch.long),  # (n,)
-            "image_slot": torch.tensor(slots, dtype=torch.long),  # (n,)
-            "has_image": has_image,
-        }
+        features, payloads = read_post_images(posts, self.image_root, self.max_images, self.bad_images, self._read)
         if self.frozen:
             features.update(self._frozen_features(payloads))
         else:

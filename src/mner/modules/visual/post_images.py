@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from mner.data.errors import ImageError
 from mner.data.safe_paths import UnsafePathError, resolve_inside
@@ -87,3 +90,28 @@ def post_image_refs(b: int, post: Any, root: Path | None) -> list[ImageRef]:
 def candidate_images(posts: list[Any], root: Path | None) -> list[list[ImageRef]]:
     """Per post, its images in order (the caller stops after max_images usable ones)."""
     return [post_image_refs(b, post, root) for b, post in enumerate(posts)]
+
+
+def read_post_images(posts: list[Any], root: Path | None, max_images: int, bad_images: BadImageLog,
+                     read: Callable[[ImageRef], Any]) -> tuple[dict[str, torch.Tensor], list[Any]]:
+    """Each post's usable images, up to `max_images`, read by `read` (None for a bad image: skipped,
+    its slot given to the next one). Returns the index tensors image_post (n,), image_slot (n,),
+    has_image (b,) and the n payloads `read` returned, in that order."""
+    posts_of, slots, payloads = [], [], []
+    for refs in candidate_images(posts, root):
+        slot = 0
+        for i, ref in enumerate(refs):
+            if slot == max_images:
+                bad_images.over_limit += len(refs) - i
+                break
+            payload = read(ref)
+            if payload is not None:
+                posts_of.append(ref.post)
+                slots.append(slot)
+                payloads.append(payload)
+                slot += 1
+    has_image = torch.zeros(len(posts), dtype=torch.bool)  # (b,)
+    has_image[posts_of] = True
+    return {"image_post": torch.tensor(posts_of, dtype=torch.long),  # (n,)
+            "image_slot": torch.tensor(slots, dtype=torch.long),  # (n,)
+            "has_image": has_image}, payloads
