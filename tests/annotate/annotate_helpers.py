@@ -1,12 +1,9 @@
 """Shared pieces of the annotate tests: a fake OCR engine, a stand-in tagger, a project on generated
-images, and a real uvicorn server on a free loopback port (module name unique across test folders)."""
+images (module name unique across test folders; the server is tests/live_server.py)."""
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from pathlib import Path
 
 from PIL import Image
@@ -57,37 +54,3 @@ def make_inputs(root: Path) -> tuple[Path, Path]:
     return images, posts
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LiveServer:
-    """uvicorn serving `app` on 127.0.0.1 in a thread until `stop()`; `port` reuses a previous server's."""
-
-    def __init__(self, app, port: int | None = None) -> None:
-        import uvicorn
-
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> "LiveServer":
-        import httpx
-
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError("the annotate test server did not become ready")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)

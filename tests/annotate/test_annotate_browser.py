@@ -6,25 +6,18 @@ kept; a second writer's change makes the page's stale save a 409 it reports; exp
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import httpx
 import pytest
 
-from annotate_helpers import FakeOCR, LiveServer, WordTagger, make_inputs
+from headless_chromium import open_chromium, require_chromium
+from annotate_helpers import FakeOCR, WordTagger, make_inputs
+from live_server import LiveServer
 from mner.annotate import export_project, open_project
 from mner.annotate.app import create_annotate_app
 from mner.data.readers import read_posts
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1200,1000"]
-
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
-if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-    pytest.skip(f"no system Chromium ({CHROMIUM}, {CHROMEDRIVER}): apt-get install chromium chromium-driver",
-                allow_module_level=True)
+require_chromium()
 
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -34,13 +27,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture
 def browser(tmp_path):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(60)
+    driver = open_chromium(tmp_path / "profile", "1200,1000")
     yield driver
     driver.quit()
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)

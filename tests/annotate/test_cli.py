@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
-from annotate_helpers import free_port, make_inputs
+from annotate_helpers import make_inputs
+from live_server import free_port
 from mner.cli.main import app
 
 SRC = Path(__file__).resolve().parents[2] / "src"

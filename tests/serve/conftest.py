@@ -16,7 +16,8 @@ pytest.importorskip("fastapi", reason="mner serve needs the serve extra: pip ins
 uvicorn = pytest.importorskip("uvicorn", reason="mner serve needs the serve extra: pip install -e '.[serve]'")
 
 
-from serve_helpers import LiveServer, start_server  # noqa: E402
+from live_server import LiveServer  # noqa: E402
+from serve_helpers import start_server  # noqa: E402
 from torch_threads import one_thread  # noqa: E402,F401 - autouse: one torch thread per test
 
 

@@ -11,18 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from headless_chromium import open_chromium, require_chromium
 from serve_helpers import start_server
 from stub_taggers import GroundedStub
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1200,900"]
-
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
-if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-    pytest.skip(f"no system Chromium ({CHROMIUM}, {CHROMEDRIVER}): apt-get install chromium chromium-driver",
-                allow_module_level=True)
+require_chromium()
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
@@ -31,13 +24,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture
 def browser(tmp_path):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")  # fresh: no state from other runs
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(60)
+    driver = open_chromium(tmp_path / "profile", "1200,900")
     yield driver
     driver.quit()
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)

@@ -15,7 +15,8 @@ import httpx
 import pytest
 import torch
 
-from serve_helpers import free_port, metric
+from live_server import free_port
+from serve_helpers import metric
 
 ROUND = 16  # requests per round, 8 in flight
 PREDICT_OK = 'mner_requests_total{route="/v1/predict",status="200"}'

@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serve_helpers import EXPECTED, free_port, png_bytes, spans
+from live_server import free_port
+from serve_helpers import EXPECTED, png_bytes, spans
 
 REQUESTS = 1000
 CONCURRENCY = 16
