@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 from PIL import Image
+from model_checks import backward_step, emissions_before_and_after_reload
 from tiny_decoders import decoder_model_cfg
 
 from mner.builders import build_model
-from mner.checkpoint import from_pretrained, save_pretrained
 from mner.data.post import Post
 from mner.data.tags import bio_labels
 from mner.modules.fusion import FUSIONS
@@ -43,23 +43,14 @@ def test_decoder_with_each_fusion(tiny_llama_dir, tmp_path, fusion):
     torch.manual_seed(0)
     model = build_model(cfg, LABELS, posts)
     model.config = {"model": cfg}
-    model.train()
-    batch = model.batch(posts)
-    states = model.word_states(batch)
+    states, grads = backward_step(model, posts)
     assert states.shape == (3, 4, model.fusion.output_dim) and torch.isfinite(states).all()
-    model.loss(batch).backward()
-    grads = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
     assert all(g is None or torch.isfinite(g).all() for g in grads.values())
     if fusion != "fusion.visual_only.v1":  # visual-only ignores the words by design
         assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items() if "lora_B" in n)
     if fusion != "fusion.text_only.v1":  # text-only ignores the image by design
         assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items() if n.startswith("visual.network"))
-    model.eval()
-    save_pretrained(model, tmp_path / "model")
-    loaded = from_pretrained(tmp_path / "model")
-    with torch.no_grad():
-        before = model.emissions(model.batch(posts, with_labels=False))
-        after = loaded.emissions(loaded.batch(posts, with_labels=False))
+    before, after, _ = emissions_before_and_after_reload(model, posts, tmp_path / "model")
     assert torch.allclose(before, after, atol=1e-5)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from model_checks import backward_step, emissions_before_and_after_reload
 from visual_helpers import REAL_IMAGES, post
 
 from mner.builders import build_model
 from mner.builders_visual import build_visual
-from mner.checkpoint import from_pretrained, save_pretrained
 from mner.data.errors import ImageError
 from mner.data.post import Post
 from mner.data.tags import bio_labels
@@ -119,21 +119,13 @@ def test_cnn_with_each_fusion(tiny_bert_dir, images, tmp_path, encoder, fusion):
     torch.manual_seed(0)
     model = build_model(cfg, bio_labels(["PER", "LOC", "ORG"]), posts)
     model.config = {"model": cfg}
-    model.train()
-    batch = model.batch(posts)
-    states = model.word_states(batch)
+    states, grads = backward_step(model, posts)
     assert states.shape == (3, 4, model.fusion.output_dim) and torch.isfinite(states).all()
-    model.loss(batch).backward()
-    grads = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
     assert all(g is None or torch.isfinite(g).all() for g in grads.values())
     if fusion != "fusion.text_only.v1":
         assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items() if ".network." in f".{n}")
-    model.eval()
-    save_pretrained(model, tmp_path / "model")
-    loaded = from_pretrained(tmp_path / "model")
-    with torch.no_grad():
-        assert torch.allclose(model.emissions(model.batch(posts, with_labels=False)),
-                              loaded.emissions(loaded.batch(posts, with_labels=False)), atol=1e-5)
+    before, after, _ = emissions_before_and_after_reload(model, posts, tmp_path / "model")
+    assert torch.allclose(before, after, atol=1e-5)
 
 
 def test_the_builder_reads_every_option(tmp_path):

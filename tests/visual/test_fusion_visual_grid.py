@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from model_checks import emissions_before_and_after_reload
 
 from mner.builders import build_model
-from mner.checkpoint import from_pretrained, save_pretrained
 from mner.data.post import Post, Region
 from mner.data.tags import bio_labels
 from mner.modules.fusion import FUSIONS
@@ -84,12 +84,7 @@ def test_pair_builds_trains_and_round_trips(tmp_path, tiny_bert_dir, tiny_vit_di
         losses.append(loss.item())
     assert all(np.isfinite(losses)) and losses[-1] < losses[0]
 
-    model.eval()
-    save_pretrained(model, tmp_path / "model")
-    loaded = from_pretrained(tmp_path / "model")
-    with torch.no_grad():
-        before = model.emissions(model.batch(posts, with_labels=False))
-        after = loaded.emissions(loaded.batch(posts, with_labels=False))
+    before, after, loaded = emissions_before_and_after_reload(model, posts, tmp_path / "model")
     assert torch.allclose(before, after, atol=1e-5)
     if visual == "caption_cached":  # the reloaded model found the states the training run cached
         assert loaded.visual.cache.hits > 0 and loaded.visual.cache.misses == 0
