@@ -54,14 +54,18 @@ def _row(settings: KnnSettings, scores: dict[str, Any]) -> dict[str, Any]:
             "precision": scores["precision"], "recall": scores["recall"], "f1": scores["f1"]}
 
 
+def scored_sweep(gold: list[list[str]], predictions: list[tuple[KnnSettings, list[list[str]]]]) -> list[dict[str, Any]]:
+    """One row per setting: its micro P/R/F1 against `gold`."""
+    from mner.evaluation import score_tags
+
+    return [_row(settings, score_tags(gold, pred)) for settings, pred in predictions]
+
+
 def sweep_knn(model: Any, datastore: WordDatastore, dev: list[Post], ks: list[int], temperatures: list[float],
               weights: list[float], batch_size: int = 64) -> list[dict[str, Any]]:
     """Dev scores (micro P/R/F1) of every setting; weight 0 is the tagger alone."""
-    from mner.evaluation import score_tags
-
     labelled, predictions = sweep_predictions(model, datastore, dev, ks, temperatures, weights, batch_size)
-    gold = [p.tags or [] for p in labelled]
-    return [_row(settings, score_tags(gold, pred)) for settings, pred in predictions]
+    return scored_sweep([p.tags or [] for p in labelled], predictions)
 
 
 def held_out_scores(gold: list[list[str]], predictions: list[tuple[KnnSettings, list[list[str]]]],
@@ -84,9 +88,9 @@ def held_out_scores(gold: list[list[str]], predictions: list[tuple[KnnSettings, 
     chosen = []
     for f, part in enumerate(parts):
         rest = [i for g, other in enumerate(parts) if g != f for i in other]
-        tuned = [(_row(settings, score_tags([gold[i] for i in rest], [pred[i] for i in rest])), pred)
-                 for settings, pred in predictions]
-        best_row, best_pred = max(tuned, key=lambda t: (t[0]["f1"], -t[0]["weight"]))  # ties: the lighter mixture
+        rows = scored_sweep([gold[i] for i in rest], [(s, [pred[i] for i in rest]) for s, pred in predictions])
+        # ties: the lighter mixture
+        best_row, (_, best_pred) = max(zip(rows, predictions), key=lambda t: (t[0]["f1"], -t[0]["weight"]))
         chosen.append({k: best_row[k] for k in ("k", "temperature", "weight")} | {"tuned_f1": best_row["f1"]})
         for i in part:
             pooled[i] = best_pred[i]
@@ -131,11 +135,9 @@ def make_knn_model(run_dir: Any, train: list[Post], output: Any, dev: list[Post]
         raise ValueError("several k / temperature / weight values are tuned on dev: give dev posts (--dev)")
     sweep, held_out = [], None
     if dev:
-        from mner.evaluation import score_tags
-
         labelled, predictions = sweep_predictions(model, datastore, dev, list(ks), list(temperatures), list(weights))
         gold = [p.tags or [] for p in labelled]
-        sweep = [_row(settings, score_tags(gold, pred)) for settings, pred in predictions]
+        sweep = scored_sweep(gold, predictions)
         if several and folds >= 2 and 0.0 in [float(w) for w in weights]:
             held_out = held_out_scores(gold, predictions, folds)
     settings = best_settings(sweep) if several else KnnSettings(ks[0], temperatures[0], weights[0]).check()
