@@ -4,7 +4,6 @@ upload an image to a grounded model and find its boxes drawn; save screenshots."
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
