@@ -66,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
         "bucket_by_length": True,  # true: by word count; "subwords": by encoder row width (pads ~2%, not ~22%)
         "threads": None,
         "all_o_patience": 3,
-        "precision": "fp32",  # or bf16: autocast for forward + loss (mner.precision); dev scored in fp32
+        "precision": "fp32",  # bf16 | fp16: autocast for forward + loss (mner.training.mixed_precision); dev in fp32
         # Optional, absent unless set (a default here would change every finished run's digest):
         # modality_dropout: 0.3   share of each step's posts trained without visual text / images
         # cross_view: {weight: 1.0, direction: to_text, field: knowledge}   (mner.training.objectives)

@@ -57,5 +57,7 @@ def test_one_process_keeps_the_whole_batch_and_plain_gradients():
 def test_accelerate_mixed_precision_applies_only_where_the_config_says_fp32(monkeypatch):
     monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
     assert launcher_precision("fp32") == "bf16" and launcher_precision(None) == "bf16"
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "fp16")
+    assert launcher_precision("fp32") == "fp16" and launcher_precision("bf16") == "bf16"
     monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "no")
     assert launcher_precision("bf16") == "bf16" and launcher_precision("fp32") == "fp32"

@@ -78,6 +78,6 @@ def test_bf16_mixed_precision_training_overfits_and_keeps_fp32_weights(tmp_path,
 
 def test_unknown_training_precision_fails_before_training(tmp_path, tiny_bert_dir):
     cfg = _config(tmp_path, {"name": "encoder.hf.v1", "model": str(tiny_bert_dir)}, epochs=1,
-                  extra=["train.precision=fp16"])
-    with pytest.raises(ValueError, match="unknown precision 'fp16'"):
+                  extra=["train.precision=fp8"])
+    with pytest.raises(ValueError, match="unknown precision 'fp8'"):
         train_run(cfg, train_posts=make_posts(4), dev_posts=make_posts(4), progress_bar=False, log=lambda *_: None)

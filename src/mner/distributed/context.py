@@ -145,9 +145,8 @@ def process_context() -> SingleProcess | ProcessGroup:
 
 
 def launcher_precision(config_precision: str | None) -> str:
-    """The training precision: the config's, or `accelerate launch --mixed_precision bf16`'s when
-    the config leaves it at fp32 (fp16 is refused by `mner.precision`: CPUs gain nothing from it
-    and bf16 needs no loss scaling)."""
+    """The training precision: the config's, or `accelerate launch --mixed_precision bf16|fp16`'s
+    when the config leaves it at fp32 (`mner.training.mixed_precision` checks the name)."""
     chosen = str(config_precision or "fp32")
     launcher = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
     return launcher if chosen == "fp32" and launcher not in ("no", "") else chosen

@@ -28,6 +28,7 @@ from mner.data.post import Post
 from mner.data.tags import bio_labels, entity_types, repair_bio
 from mner.distributed.context import ProcessContext, launcher_precision, process_context
 from mner.training.loop import Evaluation, train_epochs
+from mner.training.mixed_precision import TrainingPrecision, check_training_precision
 from mner.training.objectives import build_objective
 from mner.training.optim import build_optimizer
 from mner.training.schedule import LrSchedule
@@ -108,6 +109,7 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
     precision = launcher_precision(config["train"].get("precision"))  # or `accelerate launch --mixed_precision`'s
     if precision != config["train"].get("precision", "fp32"):
         config["train"]["precision"] = precision
+    check_training_precision(precision)  # before any data is read or model built
     run_dir = Path(config["output_dir"])
     checkpoint_dir = run_dir / "checkpoint"
     tcfg = config["train"]
@@ -143,6 +145,7 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
         context.broadcast_parameters(model)
         torch.manual_seed(int(tcfg["seed"]) + 7919 * context.rank)  # each process its own dropout masks
     optimizer = build_optimizer(model, tcfg["lr"], float(tcfg.get("weight_decay", 0.0)))
+    mixed_precision = TrainingPrecision(precision, next(model.parameters()).device)
     steps_per_epoch = -(-len(train) // int(tcfg["batch_size"]))
     schedule = LrSchedule(tcfg.get("scheduler") or {}, steps_per_epoch * int(tcfg["epochs"]), steps_per_epoch)
 
@@ -152,6 +155,7 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
         start_epoch, best_f1 = progress["epoch"], progress["best_f1"]
         bad_epochs, elapsed = progress["bad_epochs"], progress["train_seconds"]
         schedule.state = progress["schedule"]
+        mixed_precision.load_state_dict(progress.get("grad_scaler"), str(checkpoint_dir / "trainer_state.json"))
         log(f"resuming {run_dir} after epoch {start_epoch} (best dev F1 so far {best_f1:.2f})")
     if context.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -165,7 +169,7 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
             history = [r for r in csv.DictReader(handle) if int(r["epoch"]) <= start_epoch]
     stopped_early = False
     for ev in train_epochs(model, optimizer, schedule, train, dev, tcfg, start_epoch, best_f1, progress_bar,
-                           objective, context):
+                           objective, context, mixed_precision):
         elapsed += ev.seconds
         history.append(_csv_row(ev))
         if context.is_main:
@@ -179,9 +183,12 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
             bad_epochs += 1
         log(f"epoch {ev.epoch}: loss {ev.train_loss:.4f}  dev P {ev.scores['precision']:.2f} "
             f"R {ev.scores['recall']:.2f} F1 {ev.scores['f1']:.2f}{'  (best)' if ev.is_best else ''}  "
-            f"[{ev.seconds:.0f}s]")
+            f"[{ev.seconds:.0f}s]" + (f"  fp16 loss scale {ev.extra['loss_scale']:g}, {ev.extra['skipped_steps']} "
+                                       "steps skipped" if ev.extra else ""))
         progress = {"epoch": ev.epoch, "best_f1": best_f1, "bad_epochs": bad_epochs, "train_seconds": elapsed,
                     "schedule": schedule.state, "last_scores": {"epoch": ev.epoch, "dev": ev.scores}}
+        if mixed_precision.scaler is not None:  # fp16's loss scale, so a resumed run continues with it
+            progress["grad_scaler"] = mixed_precision.state_dict()
         rng_states = context.gather_tensor(torch.get_rng_state())
         cuda_state = cuda_rng_state()  # None on a CPU; every process agrees (they run alike): a collective
         cuda_states = context.gather_tensor(cuda_state) if cuda_state is not None else None
