@@ -69,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
         "precision": "fp32",  # bf16 | fp16: autocast for forward + loss (mner.training.mixed_precision); dev in fp32
         # Optional, absent unless set (a default here would change every finished run's digest):
         # modality_dropout: 0.3   share of each step's posts trained without visual text / images
+        # loss_scale: 1024       fp16's first loss scale (default 65536; dynamic after)
         # cross_view: {weight: 1.0, direction: to_text, field: knowledge}   (mner.training.objectives)
     },
     # Optional top-level section `distill: {teacher: RUN, weight, temperature, unlabelled, cache_dir}`

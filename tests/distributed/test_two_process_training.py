@@ -6,25 +6,13 @@ transformers (about 3 s of CPU each) before training for a second.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
-from distributed_helpers import run_mner, write_config
+from distributed_helpers import losses, run_mner, train_in_one_and_two_processes, weights, write_config
 from mner.config import load_config
-from mner.training.run import train_run
-
-
-def losses(run: Path) -> list[float]:
-    with open(run / "metrics.csv", encoding="utf-8") as handle:
-        return [float(r["train_loss"]) for r in csv.DictReader(handle)]
-
-
-def weights(run: Path) -> dict[str, torch.Tensor]:
-    return load_file(str(run / "checkpoint" / "model.safetensors"))
 
 
 pytestmark = pytest.mark.slow
@@ -34,11 +22,7 @@ pytestmark = pytest.mark.slow
 def runs(tmp_path_factory, tiny_bert_no_dropout, posts_files):
     """One process and two processes, 3 epochs each, same config."""
     root = tmp_path_factory.mktemp("ddp")
-    train, dev = posts_files
-    single = write_config(root / "single.yaml", root / "single", tiny_bert_no_dropout, train, dev, 3)
-    train_run(load_config(single, []), progress_bar=False, log=lambda *_: None)
-    double = write_config(root / "double.yaml", root / "double", tiny_bert_no_dropout, train, dev, 3)
-    run_mner("train", str(double), "--processes", "2", "--quiet")
+    train_in_one_and_two_processes(root, tiny_bert_no_dropout, *posts_files, 3)
     return root
 
 

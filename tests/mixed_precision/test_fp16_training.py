@@ -68,13 +68,16 @@ def test_a_resumed_fp16_run_continues_with_the_saved_loss_scale(tmp_path, tiny_b
     assert scaler["scale"] == 1024.0 and scaler["_growth_tracker"] == 7, scaler
 
 
-def test_a_malformed_saved_loss_scale_is_a_clear_error():
+def test_a_malformed_loss_scale_is_a_clear_error():
     mixed = TrainingPrecision("fp16")
     with pytest.raises(ValueError, match="trainer_state.json: grad_scaler must hold the numbers scale"):
         mixed.load_state_dict({"scale": "big"}, "run/checkpoint/trainer_state.json")
     state = {"scale": 256.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 100, "_growth_tracker": 3}
     mixed.load_state_dict(json.loads(json.dumps(state)))
     assert mixed.state_dict() == state and mixed.loss_scale() == 256.0
+    assert TrainingPrecision("fp16", init_scale=1024).loss_scale() == 1024.0
+    with pytest.raises(ValueError, match="train.loss_scale must be a number above 0"):
+        TrainingPrecision("fp16", init_scale=0)
 
 
 def _linear_step(mixed: TrainingPrecision, clip: float, inject_inf: bool = False):

@@ -101,7 +101,8 @@ def train_epochs(model: Any, optimizer: torch.optim.Optimizer, schedule: LrSched
     step = start_epoch * steps_per_epoch
     clip = float(cfg.get("grad_clip") or 0.0)
     device = next(model.parameters()).device
-    mixed_precision = mixed_precision or TrainingPrecision(str(cfg.get("precision") or "fp32"), device)
+    mixed_precision = mixed_precision or TrainingPrecision(str(cfg.get("precision") or "fp32"), device,
+                                                           cfg.get("loss_scale"))
     precision = mixed_precision.precision
     all_o_evals = 0
     for epoch in range(start_epoch, int(cfg["epochs"])):

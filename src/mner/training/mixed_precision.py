@@ -8,7 +8,7 @@ forward and loss, then `loss.backward()` and `optimizer.step()`; no scaler, no e
 
 fp16 (for GPUs without bf16, e.g. V100 and T4) has a 5-bit exponent: gradients below ~6e-8
 flush to zero and values above 65504 overflow. So the loss is multiplied by a scale before
-backward (`torch.amp.GradScaler`, 2^16 to start) to lift small gradients into range, and the
+backward (`torch.amp.GradScaler`; 2^16 to start, or `train.loss_scale`) to lift small gradients into range, and the
 gradients are divided by it again before clipping (`unscale`), so `train.grad_clip` limits
 the true gradient norm. A step whose gradients hold an inf or NaN is skipped (weights and
 AdamW's moments untouched) and the scale halves; after 2000 clean steps in a row it doubles.
@@ -48,10 +48,13 @@ def check_training_precision(precision: str) -> str:
 class TrainingPrecision:
     """The autocast around forward + loss and, in fp16, the loss scaler around backward and the step."""
 
-    def __init__(self, precision: str, device: torch.device | str = "cpu"):
+    def __init__(self, precision: str, device: torch.device | str = "cpu", init_scale: float | None = None):
         self.precision = check_training_precision(precision)
         self.device = torch.device(device)
-        self.scaler = torch.amp.GradScaler(self.device.type) if precision == "fp16" else None
+        if init_scale is not None and not float(init_scale) > 0:
+            raise ValueError(f"train.loss_scale must be a number above 0, not {init_scale!r}")
+        self.scaler = (torch.amp.GradScaler(self.device.type, init_scale=float(init_scale or 2.0**16))
+                       if precision == "fp16" else None)
         self.skipped_steps = 0  # in this process's lifetime (not saved: a count for the log)
 
     @contextlib.contextmanager

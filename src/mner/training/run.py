@@ -145,7 +145,7 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
         context.broadcast_parameters(model)
         torch.manual_seed(int(tcfg["seed"]) + 7919 * context.rank)  # each process its own dropout masks
     optimizer = build_optimizer(model, tcfg["lr"], float(tcfg.get("weight_decay", 0.0)))
-    mixed_precision = TrainingPrecision(precision, next(model.parameters()).device)
+    mixed_precision = TrainingPrecision(precision, next(model.parameters()).device, tcfg.get("loss_scale"))
     steps_per_epoch = -(-len(train) // int(tcfg["batch_size"]))
     schedule = LrSchedule(tcfg.get("scheduler") or {}, steps_per_epoch * int(tcfg["epochs"]), steps_per_epoch)
 
