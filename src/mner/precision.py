@@ -1,5 +1,8 @@
 """Compute precision: fp32 (the default) or bf16 autocast, for inference and training.
 
+(Training also has fp16, with loss scaling: `mner.training.mixed_precision`. Inference does
+not: a model runs at PRECISIONS, whatever precision it was trained at.)
+
 Why bf16: on CPUs with native bf16 dot products (AVX512-BF16, AMX) a bf16 matmul can
 outrun fp32, and an encoder's time is its matmuls. Whether a model does on a given host
 is measured, not assumed (`mner.precision_choice`, `precision="auto"`): one AVX512-BF16
