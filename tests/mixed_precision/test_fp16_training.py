@@ -78,6 +78,8 @@ def test_a_malformed_loss_scale_is_a_clear_error():
     assert TrainingPrecision("fp16", init_scale=1024).loss_scale() == 1024.0
     with pytest.raises(ValueError, match="train.loss_scale must be a number above 0"):
         TrainingPrecision("fp16", init_scale=0)
+    with pytest.raises(ValueError, match="train.loss_scale must be a number above 0, not 'big'"):
+        TrainingPrecision("fp16", init_scale="big")
 
 
 def _linear_step(mixed: TrainingPrecision, clip: float, inject_inf: bool = False):

@@ -51,7 +51,8 @@ class TrainingPrecision:
     def __init__(self, precision: str, device: torch.device | str = "cpu", init_scale: float | None = None):
         self.precision = check_training_precision(precision)
         self.device = torch.device(device)
-        if init_scale is not None and not float(init_scale) > 0:
+        if init_scale is not None and (isinstance(init_scale, bool) or not isinstance(init_scale, (int, float))
+                                       or not init_scale > 0):
             raise ValueError(f"train.loss_scale must be a number above 0, not {init_scale!r}")
         self.scaler = (torch.amp.GradScaler(self.device.type, init_scale=float(init_scale or 2.0**16))
                        if precision == "fp16" else None)

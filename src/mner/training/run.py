@@ -28,7 +28,7 @@ from mner.data.post import Post
 from mner.data.tags import bio_labels, entity_types, repair_bio
 from mner.distributed.context import ProcessContext, launcher_precision, process_context
 from mner.training.loop import Evaluation, train_epochs
-from mner.training.mixed_precision import TrainingPrecision, check_training_precision
+from mner.training.mixed_precision import TrainingPrecision
 from mner.training.objectives import build_objective
 from mner.training.optim import build_optimizer
 from mner.training.schedule import LrSchedule
@@ -109,7 +109,8 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
     precision = launcher_precision(config["train"].get("precision"))  # or `accelerate launch --mixed_precision`'s
     if precision != config["train"].get("precision", "fp32"):
         config["train"]["precision"] = precision
-    check_training_precision(precision)  # before any data is read or model built
+    # checked before any data is read or model built; the model trains on context.device
+    mixed_precision = TrainingPrecision(precision, context.device, config["train"].get("loss_scale"))
     run_dir = Path(config["output_dir"])
     checkpoint_dir = run_dir / "checkpoint"
     tcfg = config["train"]
@@ -145,7 +146,6 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
         context.broadcast_parameters(model)
         torch.manual_seed(int(tcfg["seed"]) + 7919 * context.rank)  # each process its own dropout masks
     optimizer = build_optimizer(model, tcfg["lr"], float(tcfg.get("weight_decay", 0.0)))
-    mixed_precision = TrainingPrecision(precision, next(model.parameters()).device, tcfg.get("loss_scale"))
     steps_per_epoch = -(-len(train) // int(tcfg["batch_size"]))
     schedule = LrSchedule(tcfg.get("scheduler") or {}, steps_per_epoch * int(tcfg["epochs"]), steps_per_epoch)
 
