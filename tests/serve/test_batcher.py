@@ -109,3 +109,39 @@ def test_the_model_runs_off_the_event_loop():
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ValueError):
         DynamicBatcher(lambda items: items, **kwargs)
+
+
+def words(tag: str, n_words: int, n_posts: int = 1) -> list[Post]:
+    return [Post(id=f"{tag}{i}", tokens=["w"] * n_words) for i in range(n_posts)]
+
+
+def passes_of(pass_size: int, requests: list[list[Post]]) -> tuple[list[list[str]], list[list[str]]]:
+    """(the posts of each predict_many call, each request's answer) for requests sent all at once."""
+    passes: list[list[str]] = []
+
+    def predict(items: list[Post]) -> list[str]:
+        passes.append([p.id for p in items])
+        return [p.id for p in items]
+
+    async def main():
+        batcher = DynamicBatcher(predict, max_batch=16, max_wait_ms=50, pass_size=pass_size)
+        await batcher.start()
+        answers = await asyncio.gather(*(batcher.run(r) for r in requests))
+        await batcher.stop()
+        return answers
+
+    return passes, run(main())
+
+
+def test_with_a_pass_size_each_pass_is_the_oldest_request_and_the_waiting_ones_nearest_its_length():
+    requests = [words("a", 3), words("b", 10), words("c", 4), words("d", 11), words("e", 3), words("f", 10)]
+    passes, answers = passes_of(2, requests)
+    assert passes == [["a0", "e0"], ["b0", "f0"], ["c0", "d0"]]  # not arrival pairs (a, b), (c, d), (e, f)
+    assert answers == [[r[0].id] for r in requests]
+
+
+def test_a_pass_never_splits_a_request_and_fills_up_with_a_smaller_one_that_fits():
+    requests = [words("x", 5), words("y", 5, n_posts=3), words("z", 9)]
+    passes, answers = passes_of(3, requests)
+    assert passes == [["x0", "z0"], ["y0", "y1", "y2"]]  # y (3 posts) did not fit beside x; z did
+    assert answers == [["x0"], ["y0", "y1", "y2"], ["z0"]]
