@@ -116,17 +116,31 @@ def words(tag: str, n_words: int, n_posts: int = 1) -> list[Post]:
 
 
 def passes_of(pass_size: int, requests: list[list[Post]]) -> tuple[list[list[str]], list[list[str]]]:
-    """(the posts of each predict_many call, each request's answer) for requests sent all at once."""
+    """(the posts of each predict_many call, each request's answer) for requests that all wait in the
+    pool together: they are sent while the worker is held inside a first pass."""
+    import threading
+
     passes: list[list[str]] = []
+    inside, release = threading.Event(), threading.Event()
 
     def predict(items: list[Post]) -> list[str]:
-        passes.append([p.id for p in items])
+        if items[0].id == "hold0":
+            inside.set()
+            release.wait(10)
+        else:
+            passes.append([p.id for p in items])
         return [p.id for p in items]
 
     async def main():
-        batcher = DynamicBatcher(predict, max_batch=16, max_wait_ms=50, pass_size=pass_size)
+        batcher = DynamicBatcher(predict, max_batch=16, max_wait_ms=0, pass_size=pass_size)
         await batcher.start()
-        answers = await asyncio.gather(*(batcher.run(r) for r in requests))
+        hold = asyncio.create_task(batcher.run(words("hold", 1)))
+        await asyncio.to_thread(inside.wait, 10)
+        tasks = [asyncio.create_task(batcher.run(r)) for r in requests]
+        await asyncio.sleep(0.05)  # every request is in the pool
+        release.set()
+        answers = await asyncio.gather(*tasks)
+        await hold
         await batcher.stop()
         return answers
 
@@ -145,3 +159,25 @@ def test_a_pass_never_splits_a_request_and_fills_up_with_a_smaller_one_that_fits
     passes, answers = passes_of(3, requests)
     assert passes == [["x0", "z0"], ["y0", "y1", "y2"]]  # y (3 posts) did not fit beside x; z did
     assert answers == [["x0"], ["y0", "y1", "y2"], ["z0"]]
+
+
+def test_lengths_are_measured_in_the_worker_thread_never_on_the_event_loop():
+    """Measuring runs the model's tokenizer, which must not run in two threads at once."""
+    import threading
+
+    measured_in: list[str] = []
+
+    def length(items: list[Post]) -> list[int]:
+        measured_in.append(threading.current_thread().name)
+        return [len(p.tokens) for p in items]
+
+    async def main():
+        batcher = DynamicBatcher(lambda items: [p.id for p in items], max_batch=8, max_wait_ms=20, pass_size=2,
+                                 length=length)
+        await batcher.start()
+        answers = await asyncio.gather(*(batcher.run(words(str(i), i + 1)) for i in range(5)))
+        await batcher.stop()
+        return answers
+
+    assert run(main()) == [[f"{i}0"] for i in range(5)]
+    assert measured_in and all(name.startswith("mner-infer") for name in measured_in)

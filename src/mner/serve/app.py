@@ -18,6 +18,7 @@ import re
 import tempfile
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mner.data.post import Post
+from mner.evaluation import encoder_lengths
 from mner.model_inputs import post_inputs
 from mner.serve.batcher import DynamicBatcher
 from mner.serve.body_limit import BodyLimit
@@ -81,7 +83,8 @@ def create_app(tagger: Any, settings: ServeSettings | None = None, name: str = "
     limits = settings.limits
     metrics = ServeMetrics(metrics_dir)
     batcher = DynamicBatcher(tagger.predict_many, settings.max_batch, settings.max_wait_ms,
-                             on_batch=metrics.batch_posts.observe, pass_size=settings.forward_batch)
+                             on_batch=metrics.batch_posts.observe, pass_size=settings.forward_batch,
+                             length=partial(encoder_lengths, getattr(tagger, "model", None)))
     info = model_info(tagger, name, settings)
     state = {"ready": False}
 
