@@ -181,3 +181,20 @@ def test_lengths_are_measured_in_the_worker_thread_never_on_the_event_loop():
 
     assert run(main()) == [[f"{i}0"] for i in range(5)]
     assert measured_in and all(name.startswith("mner-infer") for name in measured_in)
+
+
+def test_a_length_that_fails_falls_back_to_word_counts_and_the_worker_keeps_serving():
+    def length(items: list[Post]) -> list[int]:
+        raise UnicodeError("a tokenizer that cannot read this post")
+
+    async def main():
+        batcher = DynamicBatcher(lambda items: [p.id for p in items], max_batch=8, max_wait_ms=5, pass_size=2,
+                                 length=length)
+        await batcher.start()
+        # a worker thread killed by the error would leave these waiting forever: fail after 10 s instead
+        first = await asyncio.wait_for(asyncio.gather(*(batcher.run(words(str(i), i + 1)) for i in range(3))), 10)
+        later = await asyncio.wait_for(batcher.run(words("later", 2)), 10)
+        await batcher.stop()
+        return first, later
+
+    assert run(main()) == ([["00"], ["10"], ["20"]], ["later0"])

@@ -13,7 +13,6 @@ anything unexpected is logged and answered 500 without taking the server down.
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from contextlib import asynccontextmanager

@@ -24,6 +24,7 @@ serving, the baseline `mner bench-serve` compares against.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mner.data.post import Post
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -133,7 +136,12 @@ class DynamicBatcher:
         new = [item for item in candidates if item.length is None]
         if not new:
             return
-        lengths = self.length([post for item in new for post in item.posts])
+        posts = [post for item in new for post in item.posts]
+        try:
+            lengths = self.length(posts)
+        except Exception:  # noqa: BLE001 - a length only orders the passes: this thread must live on
+            log.exception("measuring post lengths failed; ordering these posts by word count")
+            lengths = word_counts(posts)
         start = 0
         for item in new:
             item.length = sum(lengths[start:start + len(item.posts)]) / max(len(item.posts), 1)
