@@ -25,3 +25,15 @@ class GroundedStub:
         self.seen_images += [len(p.images) for p in posts]
         return [[Entity(0, 1, "PER", boxes=[(10.0, 20.0, 110.0, 70.0)], score=0.9, text=p.tokens[0])] if p.tokens
                 else [] for p in posts]
+
+
+class BuggyStub(GroundedStub):
+    """A tagger with a bug: a post whose first word is "boom" raises what no request check foresaw."""
+
+    grounded = False
+    inputs = ["text"]
+
+    def predict_many(self, posts):
+        if any(p.tokens[:1] == ["boom"] for p in posts):
+            raise RuntimeError("a bug in the model code")
+        return [[Entity(0, 1, "PER", score=0.9, text=p.tokens[0])] for p in posts]

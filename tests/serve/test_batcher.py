@@ -109,3 +109,92 @@ def test_the_model_runs_off_the_event_loop():
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ValueError):
         DynamicBatcher(lambda items: items, **kwargs)
+
+
+def words(tag: str, n_words: int, n_posts: int = 1) -> list[Post]:
+    return [Post(id=f"{tag}{i}", tokens=["w"] * n_words) for i in range(n_posts)]
+
+
+def passes_of(pass_size: int, requests: list[list[Post]]) -> tuple[list[list[str]], list[list[str]]]:
+    """(the posts of each predict_many call, each request's answer) for requests that all wait in the
+    pool together: they are sent while the worker is held inside a first pass."""
+    import threading
+
+    passes: list[list[str]] = []
+    inside, release = threading.Event(), threading.Event()
+
+    def predict(items: list[Post]) -> list[str]:
+        if items[0].id == "hold0":
+            inside.set()
+            release.wait(10)
+        else:
+            passes.append([p.id for p in items])
+        return [p.id for p in items]
+
+    async def main():
+        batcher = DynamicBatcher(predict, max_batch=16, max_wait_ms=0, pass_size=pass_size)
+        await batcher.start()
+        hold = asyncio.create_task(batcher.run(words("hold", 1)))
+        await asyncio.to_thread(inside.wait, 10)
+        tasks = [asyncio.create_task(batcher.run(r)) for r in requests]
+        await asyncio.sleep(0.05)  # every request is in the pool
+        release.set()
+        answers = await asyncio.gather(*tasks)
+        await hold
+        await batcher.stop()
+        return answers
+
+    return passes, run(main())
+
+
+def test_with_a_pass_size_each_pass_is_the_oldest_request_and_the_waiting_ones_nearest_its_length():
+    requests = [words("a", 3), words("b", 10), words("c", 4), words("d", 11), words("e", 3), words("f", 10)]
+    passes, answers = passes_of(2, requests)
+    assert passes == [["a0", "e0"], ["b0", "f0"], ["c0", "d0"]]  # not arrival pairs (a, b), (c, d), (e, f)
+    assert answers == [[r[0].id] for r in requests]
+
+
+def test_a_pass_never_splits_a_request_and_fills_up_with_a_smaller_one_that_fits():
+    requests = [words("x", 5), words("y", 5, n_posts=3), words("z", 9)]
+    passes, answers = passes_of(3, requests)
+    assert passes == [["x0", "z0"], ["y0", "y1", "y2"]]  # y (3 posts) did not fit beside x; z did
+    assert answers == [["x0"], ["y0", "y1", "y2"], ["z0"]]
+
+
+def test_lengths_are_measured_in_the_worker_thread_never_on_the_event_loop():
+    """Measuring runs the model's tokenizer, which must not run in two threads at once."""
+    import threading
+
+    measured_in: list[str] = []
+
+    def length(items: list[Post]) -> list[int]:
+        measured_in.append(threading.current_thread().name)
+        return [len(p.tokens) for p in items]
+
+    async def main():
+        batcher = DynamicBatcher(lambda items: [p.id for p in items], max_batch=8, max_wait_ms=20, pass_size=2,
+                                 length=length)
+        await batcher.start()
+        answers = await asyncio.gather(*(batcher.run(words(str(i), i + 1)) for i in range(5)))
+        await batcher.stop()
+        return answers
+
+    assert run(main()) == [[f"{i}0"] for i in range(5)]
+    assert measured_in and all(name.startswith("mner-infer") for name in measured_in)
+
+
+def test_a_length_that_fails_falls_back_to_word_counts_and_the_worker_keeps_serving():
+    def length(items: list[Post]) -> list[int]:
+        raise UnicodeError("a tokenizer that cannot read this post")
+
+    async def main():
+        batcher = DynamicBatcher(lambda items: [p.id for p in items], max_batch=8, max_wait_ms=5, pass_size=2,
+                                 length=length)
+        await batcher.start()
+        # a worker thread killed by the error would leave these waiting forever: fail after 10 s instead
+        first = await asyncio.wait_for(asyncio.gather(*(batcher.run(words(str(i), i + 1)) for i in range(3))), 10)
+        later = await asyncio.wait_for(batcher.run(words("later", 2)), 10)
+        await batcher.stop()
+        return first, later
+
+    assert run(main()) == ([["00"], ["10"], ["20"]], ["later0"])

@@ -6,7 +6,7 @@
 
 Layout: app.py (routes), batcher.py (dynamic batching), limits.py, schemas.py (pydantic bodies),
 request_body.py (JSON / multipart), posts.py (body -> Posts), uploads.py (image bytes, never paths),
-body_limit.py (413 before reading), metrics.py (Prometheus), model_info.py, runner.py (uvicorn),
+body_limit.py (413 before reading), observe.py (timing, 500s), metrics.py (Prometheus), model_info.py, runner.py (uvicorn),
 static/ (the page), bench.py (mner bench-serve).
 """
 

@@ -13,13 +13,11 @@ anything unexpected is logged and answered 500 without taking the server down.
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 import tempfile
-import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +30,19 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mner.data.post import Post
+from mner.evaluation import encoder_lengths
 from mner.model_inputs import post_inputs
 from mner.serve.batcher import DynamicBatcher
 from mner.serve.body_limit import BodyLimit
 from mner.serve.errors import RequestError, field_name
 from mner.serve.limits import Limits
 from mner.serve.metrics import ServeMetrics
+from mner.serve.observe import ObserveRequests
 from mner.serve.posts import build_posts
 from mner.serve.request_body import read_form, read_json
 from mner.serve.schemas import ErrorOut, ModelInfo, PredictRequest, PredictResponse
 from mner.serve.model_info import model_info
 
-log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 ROUTES = ("/v1/predict", "/v1/model", "/healthz", "/readyz", "/metrics", "/")  # metric labels: nothing else
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -54,10 +53,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @dataclass
 class ServeSettings:
-    max_batch: int = 32  # posts collected from waiting requests into one batch
-    # The collected posts are sorted by length and cut into forward passes of this many, so a pass
-    # barely pads: 32 posts in arrival order padded to the longest cost ~1.4x as much CPU per post
-    # as passes of 8 similar-length ones (BENCHMARKS.md, "mner serve").
+    max_batch: int = 32  # posts collected from waiting requests, the pool each forward pass is picked from
+    # Posts per forward pass, picked from the pool by length (`DynamicBatcher`), so a pass barely
+    # pads: 32 posts in arrival order padded to the longest cost ~1.4x as much CPU per post as
+    # passes of 8 similar-length ones (BENCHMARKS.md, "mner serve").
     forward_batch: int = 8
     max_wait_ms: float = 5.0  # how long the first request of a batch waits for company
     limits: Limits = field(default_factory=Limits)
@@ -83,7 +82,8 @@ def create_app(tagger: Any, settings: ServeSettings | None = None, name: str = "
     limits = settings.limits
     metrics = ServeMetrics(metrics_dir)
     batcher = DynamicBatcher(tagger.predict_many, settings.max_batch, settings.max_wait_ms,
-                             on_batch=metrics.batch_posts.observe)
+                             on_batch=metrics.batch_posts.observe, pass_size=settings.forward_batch,
+                             length=partial(encoder_lengths, getattr(tagger, "model", None)))
     info = model_info(tagger, name, settings)
     state = {"ready": False}
 
@@ -111,18 +111,6 @@ def create_app(tagger: Any, settings: ServeSettings | None = None, name: str = "
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
         return _error_response(metrics, RequestError(err.status_code, None, str(err.detail)))
-
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Any) -> Response:
-        start = time.perf_counter()
-        route = request.url.path if request.url.path in ROUTES else "other"
-        try:
-            response = await call_next(request)
-        except Exception:  # noqa: BLE001 - a bug must cost one request, not the server
-            log.exception("unexpected error on %s", request.url.path)
-            response = _error_response(metrics, RequestError(500, None, "internal error (logged on the server)"))
-        metrics.observe_request(route, response.status_code, time.perf_counter() - start)
-        return response
 
     @app.post("/v1/predict", response_model=PredictResponse, responses=ERROR_RESPONSES,
               openapi_extra=_predict_request_schema())
@@ -181,7 +169,14 @@ def create_app(tagger: Any, settings: ServeSettings | None = None, name: str = "
         metrics.errors.labels(status="413", field="body").inc()
         metrics.requests.labels(route="other", status="413").inc()
 
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, on_refuse=refused)
+    def observed(path: str, status: int, seconds: float) -> None:
+        metrics.observe_request(path if path in ROUTES else "other", status, seconds)
+
+    def internal_error() -> JSONResponse:
+        return _error_response(metrics, RequestError(500, None, "internal error (logged on the server)"))
+
+    app.add_middleware(ObserveRequests, on_response=observed, on_bug=internal_error)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, on_refuse=refused)  # outermost: counts its 413s itself (`refused`)
     return app
 
 
