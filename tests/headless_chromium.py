@@ -4,8 +4,10 @@ selenium or the browser is missing."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -34,3 +36,14 @@ def open_chromium(profile: Path, window_size: str) -> Any:
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(60)
     return driver
+
+
+@contextlib.contextmanager
+def chromium_session(profile: Path, window_size: str) -> Iterator[Any]:
+    """`open_chromium` for the length of a test: the browser quit and its profile removed after."""
+    driver = open_chromium(profile, window_size)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -5,12 +5,10 @@ kept; a second writer's change makes the page's stale save a 409 it reports; exp
 
 from __future__ import annotations
 
-import shutil
-
 import httpx
 import pytest
 
-from headless_chromium import open_chromium, require_chromium
+from headless_chromium import chromium_session, require_chromium
 from annotate_helpers import FakeOCR, WordTagger, make_inputs
 from live_server import LiveServer
 from mner.annotate import export_project, open_project
@@ -27,10 +25,8 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture
 def browser(tmp_path):
-    driver = open_chromium(tmp_path / "profile", "1200,1000")
-    yield driver
-    driver.quit()
-    shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+    with chromium_session(tmp_path / "profile", "1200,1000") as driver:
+        yield driver
 
 
 def status_has(browser, text: str) -> None:

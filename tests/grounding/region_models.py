@@ -1,10 +1,23 @@
-"""Tiny random vision models saved locally, for `mner data regions` tests: a DETR detector and two backbones."""
+"""For `mner data regions` tests: tiny random vision models saved locally (a DETR detector and two
+backbones), and a folder of the real tweet images."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import torch
+
+REAL_IMAGES = Path(__file__).parents[2] / ".." / "shared" / "data" / "images"
+
+
+def real_images_folder(folder: Path, count: int = 3) -> Path:
+    """`folder` holding copies of the first `count` real tweet images (some are PNG bytes under .jpg,
+    as in the releases)."""
+    folder.mkdir()
+    for path in sorted(REAL_IMAGES.glob("*.jpg"))[:count]:
+        shutil.copyfile(path, folder / path.name)
+    return folder
 
 
 def save_tiny_detr(directory: Path) -> Path:

@@ -1,8 +1,6 @@
 """`mner data regions --features backbone`: each detected box cropped and embedded by a vision backbone."""
 
 import json
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,10 +13,8 @@ from mner.data.images import load_image
 from mner.data.readers.regions import read_vinvl
 from mner.grounding.crop_features import crop_window
 
-from grounding.region_models import save_tiny_clip, save_tiny_detr, save_tiny_vit
-
-REAL_IMAGES = Path(__file__).parents[2] / ".." / "shared" / "data" / "images"
-
+from grounding.region_models import (REAL_IMAGES, real_images_folder, save_tiny_clip, save_tiny_detr,
+                                     save_tiny_vit)
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
@@ -99,10 +95,7 @@ def test_crop_window_is_inside_the_image_and_never_empty():
 
 @pytest.mark.skipif(not REAL_IMAGES.is_dir(), reason="../shared/data/images absent")
 def test_real_tweet_images_with_a_clip_vision_tower(tmp_path, models):
-    folder = tmp_path / "real"
-    folder.mkdir()
-    for path in sorted(REAL_IMAGES.glob("*.jpg"))[:3]:  # some are PNG bytes under .jpg, as in the releases
-        shutil.copyfile(path, folder / path.name)
+    folder = real_images_folder(tmp_path / "real")
     out = tmp_path / "regions"
     result = run(folder, "--to", out, "--detector", models["detr"], "--top-k", 4, "--backbone", models["clip"],
                  "--pooling", "cls")

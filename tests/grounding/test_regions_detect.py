@@ -2,7 +2,6 @@
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,10 +11,7 @@ from typer.testing import CliRunner
 from mner.cli.main import app
 from mner.data.readers.regions import read_vinvl
 
-from grounding.region_models import save_tiny_detr
-
-REAL_IMAGES = Path(__file__).parents[2] / ".." / "shared" / "data" / "images"
-
+from grounding.region_models import REAL_IMAGES, real_images_folder, save_tiny_detr
 
 @pytest.fixture(scope="module")
 def tiny_detr(tmp_path_factory):
@@ -85,10 +81,7 @@ def test_missing_detector_and_folder_are_clear_errors(tmp_path, tiny_detr):
 
 @pytest.mark.skipif(not REAL_IMAGES.is_dir(), reason="../shared/data/images absent")
 def test_real_tweet_images(tmp_path, tiny_detr):
-    folder = tmp_path / "real"
-    folder.mkdir()
-    for path in sorted(REAL_IMAGES.glob("*.jpg"))[:3]:  # some are PNG bytes under .jpg, as in the releases
-        shutil.copyfile(path, folder / path.name)
+    folder = real_images_folder(tmp_path / "real")
     result = run(folder, "--to", tmp_path / "regions", "--detector", tiny_detr, "--top-k", 4)
     assert result.exit_code == 0, result.output
     for path in folder.iterdir():

@@ -4,13 +4,12 @@ upload an image to a grounded model and find its boxes drawn; save screenshots."
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from headless_chromium import open_chromium, require_chromium
+from headless_chromium import chromium_session, require_chromium
 from serve_helpers import start_server
 from stub_taggers import GroundedStub
 
@@ -23,10 +22,8 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture
 def browser(tmp_path):
-    driver = open_chromium(tmp_path / "profile", "1200,900")
-    yield driver
-    driver.quit()
-    shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+    with chromium_session(tmp_path / "profile", "1200,900") as driver:
+        yield driver
 
 
 def submit_post(browser, url: str, text: str, image: Path | None = None) -> None:
