@@ -68,12 +68,13 @@ DEFAULTS: dict[str, Any] = {
         "all_o_patience": 3,
         "precision": "fp32",  # bf16 | fp16: autocast for forward + loss (mner.training.mixed_precision); dev in fp32
         # Optional, absent unless set (a default here would change every finished run's digest):
+        # device: auto           cpu | cuda | cuda:N; auto (= absent): the GPU when one is visible
         # modality_dropout: 0.3   share of each step's posts trained without visual text / images
         # loss_scale: 1024       fp16's first loss scale (default 65536; dynamic after)
         # cross_view: {weight: 1.0, direction: to_text, field: knowledge}   (mner.training.objectives)
     },
-    # Optional top-level section `distill: {teacher: RUN, weight, temperature, unlabelled, cache_dir}`
-    # (mner.distill): train this config's model on a teacher's soft labels.
+    # Optional top-level section `distill: {teacher: RUN or [RUN, ...], weight, temperature, unlabelled, cache_dir}`
+    # (mner.distill): train this config's model on a teacher's (or several teachers' mean) soft labels.
     "output_dir": "runs/run",
 }
 

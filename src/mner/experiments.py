@@ -88,7 +88,7 @@ class Ledger:
             return  # already there (a reused run folder): keep its original date
         entry = {"config_digest": digest, "summary": summary,
                  "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "machine": f"{platform.machine()}, {_cpu_count()} CPUs", "code": code or code_version()}
+                 "machine": machine_description(), "code": code or code_version()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # several `mner experiment` processes may share one ledger: take a lock, re-read the
         # file (what is on disk is current, this process's copy may be stale), add this
@@ -118,6 +118,14 @@ def code_version() -> str:
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return f"mner {getattr(mner, '__version__', 'unknown')}"
+
+
+def machine_description() -> str:
+    """What a ledger entry records of the machine: its CPUs, and the GPU a run would take (`train.device` auto)."""
+    import torch
+
+    gpu = f", {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
+    return f"{platform.machine()}, {_cpu_count()} CPUs{gpu}"
 
 
 def _cpu_count() -> int:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mner.config import load_config
-from mner.data.tags import bio_to_spans
+from mner.data.tags import bio_problems, bio_to_spans
 from mner.distill.targets import cached_targets, compute_targets, load_targets, post_key
 from mner.checkpoint import from_pretrained
 from mner.evaluation import predict_tags
@@ -111,3 +111,63 @@ def test_student_labels_must_cover_the_teachers(teacher_dir):
         targets.stack(make_posts(2), 7, ["O", "B-PER", "I-PER"])
     stacked = targets.stack(make_posts(2), 9, teacher.labels)
     assert stacked.shape == (2, 9, len(teacher.labels)) and stacked[:, 7:].abs().sum() == 0
+
+
+def test_an_ensemble_of_teachers_averages_their_cached_targets(tmp_path, tiny_bert_dir, teacher_dir):
+    from mner.distill.prepare import prepare_distillation
+
+    other = tmp_path / "other-teacher"  # a second, weaker teacher: 3 epochs, another seed
+    posts = make_posts(4)
+    train_run(_cfg(other, tiny_bert_dir, epochs=3, extra=["train.seed=7"]), train_posts=posts, dev_posts=posts, **QUIET)
+    new = make_posts(4, prefix="n")
+    for p in new:
+        p.tokens[-1] = "city"  # unseen words, so kept as unlabelled posts
+    path = tmp_path / "extra.jsonl"
+    _write_jsonl(path, new)
+    cfg = _cfg(tmp_path / "s", tiny_bert_dir, extra=[f"distill.teacher=[{teacher_dir}, {other}]",
+                                                     f"distill.cache_dir={tmp_path / 'cache'}",
+                                                     f"distill.unlabelled=[{{path: {path}, format: jsonl}}]"])
+    train, dev = make_posts(2), make_posts(4)[2:]
+    added, objective = prepare_distillation(cfg, train, dev, lambda *_: None)
+    assert len(list((tmp_path / "cache").glob("teacher-*.safetensors"))) == 2  # each teacher cached on its own
+    assert len(added) == 6  # the 2 training posts + the 4 unlabelled ones, with the ensemble's tags
+    singles = [compute_targets(from_pretrained(d / "best"), added, progress_bar=False) for d in (teacher_dir, other)]
+    for post in added:
+        expected = (singles[0].posteriors[post_key(post)] + singles[1].posteriors[post_key(post)]) / 2
+        assert torch.allclose(objective.targets.posteriors[post_key(post)], expected, atol=1e-6)
+    assert all(not bio_problems(p.tags) for p in added[2:])
+    assert any(not torch.allclose(singles[0].posteriors[post_key(p)], singles[1].posteriors[post_key(p)], atol=1e-3)
+               for p in added)  # two different teachers, so the mean is not either one
+
+
+def test_distill_teacher_must_name_runs():
+    from mner.distill.prepare import teacher_list
+
+    assert teacher_list("runs/a") == ["runs/a"] and teacher_list(["runs/a", "runs/b"]) == ["runs/a", "runs/b"]
+    for bad in ([], [3], None, ""):
+        with pytest.raises(ValueError, match="distill.teacher must be"):
+            teacher_list(bad)
+
+
+def test_mner_distill_takes_more_teachers_with_teacher(tmp_path, tiny_bert_dir, teacher_dir):
+    import yaml
+    from typer.testing import CliRunner
+
+    from mner.cli.main import app
+
+    posts = make_posts(4)
+    data = tmp_path / "posts.jsonl"
+    _write_jsonl(data, posts)
+    cfg = _cfg(tmp_path / "student", tiny_bert_dir, epochs=2,
+               extra=[f"data.train={data}", f"data.dev={data}", "data.format=jsonl",
+                      f"distill.cache_dir={tmp_path / 'cache'}"])
+    config = tmp_path / "student.yaml"
+    config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    result = CliRunner().invoke(app, ["distill", str(teacher_dir), str(config), "--teacher", str(teacher_dir),
+                                      "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "student: best dev F1" in result.output
+    saved = yaml.safe_load((tmp_path / "student" / "config.yaml").read_text(encoding="utf-8"))
+    assert saved["distill"]["teacher"] == [str(teacher_dir), str(teacher_dir)]
+    bad = CliRunner().invoke(app, ["distill", str(tmp_path / "no-such-run"), str(config), "--quiet"])
+    assert bad.exit_code == 1 and "error:" in bad.output and "Traceback" not in bad.output

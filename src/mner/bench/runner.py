@@ -177,7 +177,9 @@ def _describe(cfg: dict[str, Any]) -> str:
         parts.append(f"{model['visual']['name']} + {(model.get('fusion') or {}).get('name', 'fusion')}")
     parts.append(model["head"]["name"].split(".")[1].upper())
     if (cfg.get("distill") or {}).get("teacher"):  # --text-config may name a student: say whose
-        parts.append(f"distilled from {Path(str(cfg['distill']['teacher'])).name}")
+        from mner.distill.prepare import teacher_list
+
+        parts.append(f"distilled from {' + '.join(Path(t).name for t in teacher_list(cfg['distill']['teacher']))}")
     return "mner: " + " + ".join(parts)
 
 

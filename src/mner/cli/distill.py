@@ -17,6 +17,8 @@ def distill(
                                                     "and learn from (gold tags in them are ignored); repeatable."),
     unlabelled_knowledge: Optional[list[Path]] = typer.Option(
         None, "--unlabelled-knowledge", help="Knowledge file for each --unlabelled file, in the same order."),
+    more_teachers: Optional[list[Path]] = typer.Option(
+        None, "--teacher", help="Another teacher (repeatable): the teachers' posteriors are averaged (an ensemble)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in output_dir."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
@@ -35,7 +37,7 @@ def distill(
     try:
         cfg = load_config(config, overrides or [])
         section = dict(cfg.get("distill") or {})
-        section["teacher"] = str(teacher)
+        section["teacher"] = [str(teacher), *map(str, more_teachers)] if more_teachers else str(teacher)
         if unlabelled:
             section["unlabelled"] = list(section.get("unlabelled") or []) + [
                 {"path": str(path), **({"visual_text": {"knowledge": str(knowledge[i])}} if knowledge else {})}

@@ -1,7 +1,8 @@
 """A config's `distill` section -> the training posts and the objective of a distillation run.
 
     distill:
-      teacher: runs/twitter2017-context-knowledge   # any trained mner model (run folder or model dir)
+      teacher: runs/twitter2017-context-knowledge   # any trained mner model (run folder or model dir),
+                                                    # or a list of them: an ensemble (mner.distill.ensemble)
       weight: 0.5          # share of the soft (teacher) term; 1 - weight goes to the hard path
       temperature: 1.0     # softens the teacher's and the student's posteriors alike
       cache_dir: runs/distill-cache
@@ -38,16 +39,24 @@ def load_unlabelled(sources: list[dict[str, Any]]) -> list[Post]:
     return posts
 
 
+def teacher_list(teacher: Any) -> list[str]:
+    """`distill.teacher` as a list: one run, or several whose posteriors are averaged."""
+    teachers = [teacher] if isinstance(teacher, (str, Path)) else list(teacher or [])
+    if not teachers or not all(isinstance(t, (str, Path)) and str(t) for t in teachers):
+        raise ValueError(f"distill.teacher must be a run folder or a list of them, not {teacher!r}")
+    return [str(t) for t in teachers]
+
+
 def prepare_distillation(config: dict[str, Any], train: list[Post], dev: list[Post],
-                         log: Callable[[str], None] = print):
+                         log: Callable[[str], None] = print, device: Any = "cpu"):
     from mner.checkpoint import from_pretrained
+    from mner.distill.ensemble import average_targets
     from mner.distill.targets import cached_targets
     from mner.predict import resolve_model_dir
     from mner.training.objectives import DistillObjective
 
     dcfg = config["distill"]
-    teacher_dir = resolve_model_dir(dcfg["teacher"])
-    teacher = from_pretrained(teacher_dir)
+    teacher_dirs = [resolve_model_dir(t) for t in teacher_list(dcfg["teacher"])]
     unlabelled = load_unlabelled(list(dcfg.get("unlabelled") or []))
     seen = {tuple(p.tokens) for p in train + dev}
     kept = [p for p in unlabelled if tuple(p.tokens) not in seen]
@@ -57,9 +66,14 @@ def prepare_distillation(config: dict[str, Any], train: list[Post], dev: list[Po
         kept = kept[: int(dcfg["max_unlabelled"])]
     temperature = float(dcfg.get("temperature", 1.0))
     cache_dir = Path(dcfg.get("cache_dir") or Path(config.get("output_dir", "runs")) / "teacher-targets")
-    targets = cached_targets(teacher, teacher_dir, train + kept, temperature, cache_dir, log)
-    del teacher  # only its targets are needed from here on
+    members = []
+    for teacher_dir in teacher_dirs:  # one teacher in memory at a time: only its targets are kept
+        members.append(cached_targets(from_pretrained(teacher_dir).to(device), teacher_dir, train + kept,
+                                      temperature, cache_dir, log))
+    targets = average_targets(members)
     pseudo = [dataclasses.replace(p, tags=targets.tags(p)) for p in kept]
-    log(f"distill: teacher {teacher_dir}, {len(train)} labelled + {len(pseudo)} teacher-labelled posts, "
+    names = ", ".join(str(d) for d in teacher_dirs)
+    log(f"distill: teacher{'s' if len(teacher_dirs) > 1 else ''} {names}, {len(train)} labelled + "
+        f"{len(pseudo)} teacher-labelled posts, "
         f"weight {dcfg.get('weight', 0.5)}, temperature {temperature}")
     return train + pseudo, DistillObjective(targets, dcfg.get("weight", 0.5), temperature)

@@ -94,7 +94,7 @@ def compute_targets(teacher: Any, posts: list[Post], temperature: float = 1.0, b
         best, _ = teacher.head.decode(emissions, batch.mask)
         for row, (post, path) in enumerate(zip(group, best)):
             n = len(post.tokens)
-            posteriors[post_key(post)] = probs[row, :n].float().contiguous().clone()
+            posteriors[post_key(post)] = probs[row, :n].float().cpu().contiguous().clone()  # cached on the CPU
             paths[post_key(post)] = torch.tensor(path, dtype=torch.int64)
     return TeacherTargets(teacher.labels, posteriors, paths)
 

@@ -132,10 +132,29 @@ def launched_world_size() -> int:
     return 1
 
 
-def process_context() -> SingleProcess | ProcessGroup:
-    """The context of this process: a `ProcessGroup` under a launcher, else `SingleProcess`."""
+def training_device(choice: str | None = None) -> torch.device:
+    """`train.device`: `cpu`, `cuda` / `cuda:N`, or `auto` (also when absent): the GPU when one is visible.
+
+    Why auto by default: a user with a GPU expects `mner train` to use it; before this, a single
+    process trained on the CPU even beside an idle GPU, and only launched processes took one."""
+    name = str(choice or "auto").strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"train.device is {choice!r} but this torch sees no CUDA device "
+                             "(use train.device=cpu, or auto to take a GPU only when there is one)")
+        return torch.device(name)
+    raise ValueError(f"train.device must be auto, cpu, cuda or cuda:N, not {choice!r}")
+
+
+def process_context(device: str | None = None) -> SingleProcess | ProcessGroup:
+    """The context of this process: a `ProcessGroup` under a launcher (its device the launcher's),
+    else `SingleProcess` on `training_device(device)`."""
     if launched_world_size() <= 1:
-        return SingleProcess()
+        return SingleProcess(training_device(device))
     try:
         from accelerate import PartialState
     except ImportError:

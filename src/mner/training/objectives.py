@@ -101,9 +101,10 @@ class DistillObjective:
 
 
 def build_objective(config: dict[str, Any], train: list[Post], dev: list[Post],
-                    log: Callable[[str], None] = print) -> tuple[list[Post], Callable[[Any, list[Post]], torch.Tensor]]:
+                    log: Callable[[str], None] = print, device: torch.device | str = "cpu",
+                    ) -> tuple[list[Post], Callable[[Any, list[Post]], torch.Tensor]]:
     """The config's objective, and the training posts it trains on (distillation may add
-    teacher-labelled posts)."""
+    teacher-labelled posts; its teachers run on `device`, the training device)."""
     cross = (config.get("train") or {}).get("cross_view")
     distill = config.get("distill") or {}
     if cross and distill.get("teacher"):
@@ -111,7 +112,7 @@ def build_objective(config: dict[str, Any], train: list[Post], dev: list[Post],
     if distill.get("teacher"):
         from mner.distill.prepare import prepare_distillation
 
-        return prepare_distillation(config, train, dev, log)
+        return prepare_distillation(config, train, dev, log, device)
     if cross:
         field = cross.get("field") or (config.get("model") or {}).get("second_segment")
         if not field:

@@ -103,7 +103,7 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
     Under a launcher (`mner.distributed`) every process runs this; only the main one logs and
     writes, all of them read the same data, start from the same weights and stop together.
     """
-    context = context or process_context()
+    context = context or process_context(config["train"].get("device"))
     if not context.is_main:
         log = _silent
     precision = launcher_precision(config["train"].get("precision"))  # or `accelerate launch --mixed_precision`'s
@@ -137,12 +137,12 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
     train = [p for p in train if p.tokens]
     if skipped:
         log(f"skipped {skipped} empty training posts (an empty post has no entities to learn)")
-    train, objective = build_objective(config, train, dev, log)  # distillation may add teacher-labelled posts
+    train, objective = build_objective(config, train, dev, log, context.device)  # distillation may add teacher-labelled posts
     labels = bio_labels(sorted(entity_types([t for p in train + dev for t in (p.tags or [])])))
     model = build_model(config["model"], labels, train, use_class_weights=bool(tcfg.get("class_weighting")))
     model.config = {**config, "model": config["model"]}
+    model.to(context.device)
     if context.world_size > 1:
-        model.to(context.device)
         context.broadcast_parameters(model)
         torch.manual_seed(int(tcfg["seed"]) + 7919 * context.rank)  # each process its own dropout masks
     optimizer = build_optimizer(model, tcfg["lr"], float(tcfg.get("weight_decay", 0.0)))
