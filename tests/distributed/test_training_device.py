@@ -55,3 +55,24 @@ def test_a_ledger_names_the_gpu_a_run_would_take():
     text = machine_description()
     assert text.startswith(f"{platform.machine()}, ") and " CPUs" in text
     assert (torch.cuda.is_available() and torch.cuda.get_device_name(0) in text) or text.endswith(" CPUs")
+
+
+def test_train_run_closes_the_context_it_opened_and_leaves_a_callers_open(tmp_path, tiny_bert_dir, monkeypatch):
+    from mner.config import load_config
+    from mner.training import run as run_module
+    from posts_factory import make_posts
+
+    closed = []
+
+    class Recorded(SingleProcess):
+        def close(self):
+            closed.append(self)
+
+    monkeypatch.setattr(run_module, "process_context", lambda device=None: Recorded("cpu"))
+    posts = make_posts(2)
+    for name, context in (("own", None), ("callers", Recorded("cpu"))):
+        cfg = load_config(None, [f"output_dir={tmp_path / name}", "train.epochs=1", "train.batch_size=2"])
+        cfg["model"]["encoder"] = {"name": "encoder.hf.v1", "model": str(tiny_bert_dir)}
+        run_module.train_run(cfg, train_posts=posts, dev_posts=posts, progress_bar=False, log=lambda *_: None,
+                             context=context)
+    assert len(closed) == 1  # the one train_run made; the caller's context stays the caller's to close

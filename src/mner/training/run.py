@@ -102,8 +102,20 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
 
     Under a launcher (`mner.distributed`) every process runs this; only the main one logs and
     writes, all of them read the same data, start from the same weights and stop together.
+    A process group this call set up is closed when it returns (a caller's `context` is left open).
     """
-    context = context or process_context(config["train"].get("device"))
+    if context is not None:
+        return _train_in_context(config, resume, progress_bar, log, train_posts, dev_posts, context)
+    context = process_context(config["train"].get("device"))
+    try:
+        return _train_in_context(config, resume, progress_bar, log, train_posts, dev_posts, context)
+    finally:
+        context.close()
+
+
+def _train_in_context(config: dict[str, Any], resume: bool, progress_bar: bool, log: Any,
+                      train_posts: list[Post] | None, dev_posts: list[Post] | None,
+                      context: ProcessContext) -> dict[str, Any]:
     if not context.is_main:
         log = _silent
     precision = launcher_precision(config["train"].get("precision"))  # or `accelerate launch --mixed_precision`'s
