@@ -45,6 +45,7 @@ import yaml
 from mner.checkpoint import atomic_write_text
 from mner.config import config_differences, config_digest, load_config
 from mner.crash_points import crash_point
+from mner.distill.prepare import TeacherNotReady
 from mner.metrics import format_mean_std, mean_std
 
 
@@ -148,7 +149,7 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
     out = Path(grid["output_dir"])
     ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
     code = code_version()  # now, not when a run ends: the tree may move on while this process trains
-    claimed_elsewhere = 0
+    claimed_elsewhere = waiting = 0
     for variant, seed, run_dir, config in _grid_runs(grid, threads):
         digest = config_digest(config)
         if (summary := _finished_here(run_dir, config)) is not None:
@@ -156,13 +157,20 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
         elif ledger.find(variant, seed, digest) is not None:
             log(f"[{variant} seed {seed}] finished earlier (ledger {grid['ledger']})")
         elif train and (seeds is None or seed in seeds) and (not variants or variant in variants):
-            summary = _train_claimed(run_dir, config, log, progress_bar, f"[{variant} seed {seed}]")
+            try:
+                summary = _train_claimed(run_dir, config, log, progress_bar, f"[{variant} seed {seed}]")
+            except TeacherNotReady as err:  # another process trains its teacher: leave the run for later
+                log(f"[{variant} seed {seed}] skipped here: {err}")
+                waiting += 1
+                continue
             if summary is None:
                 claimed_elsewhere += 1
                 continue
             ledger.record(variant, seed, digest, summary, code)
             _write_results(out, finished_results(grid, threads))  # the table so far, after each run trained here
             crash_point("grid.run_done")
+    if waiting:
+        log(f"{waiting} run(s) wait for a teacher another process is training; run the grid again once it has finished")
     if claimed_elsewhere:
         log(f"{claimed_elsewhere} run(s) were claimed by other processes; the table shows those finished by now")
     # read from disk, not gathered on the way: runs other processes finished while this one

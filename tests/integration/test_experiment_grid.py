@@ -220,3 +220,26 @@ def test_the_final_table_holds_runs_other_processes_finished_meanwhile(tmp_path,
     row = next(line for line in (tmp_path / "grid" / "results.md").read_text().splitlines()
                if line.startswith("| crf"))
     assert "| 2 |" in row and "0.75 ± 0.35" in row  # both seeds: F1 1.0 here and 0.5 from the other process
+
+
+def test_a_student_whose_teacher_another_process_trains_waits_for_a_later_run(tmp_path, tiny_bert_dir):
+    """Several `mner experiment` processes share a grid: a student's run must not learn from an
+    early epoch of a teacher another process is still training."""
+    _write_base(tmp_path, tiny_bert_dir)
+    teacher = tmp_path / "grid" / "teacher" / "seed-1"
+    grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1],
+            "variants": {"teacher": [], "student": [f"distill={{teacher: {teacher}, weight: 0.5}}"]}}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    assert CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--variant", "teacher"]).exit_code == 0
+    (teacher / "summary.json").unlink()  # as if still training: best/ exists, the run has not ended
+    with open(teacher.with_name("seed-1.lock"), "w") as claim:
+        fcntl.flock(claim, fcntl.LOCK_EX)  # another process's claim on the teacher's run
+        held = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--variant", "student"])
+    assert held.exit_code == 0, held.output
+    assert "is being trained by another process right now" in held.output
+    assert "1 run(s) wait for a teacher" in held.output
+    assert not (tmp_path / "grid" / "student" / "seed-1" / "best").exists()
+    later = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--variant", "student"])
+    assert later.exit_code == 0, later.output
+    assert "did not finish its run (no summary.json)" in later.output  # said, then trained on its best/
+    assert (tmp_path / "grid" / "student" / "seed-1" / "best" / "model.safetensors").exists()

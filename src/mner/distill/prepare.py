@@ -18,6 +18,7 @@ training post (same words) are dropped: dev posts never reach training, not even
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,6 +40,41 @@ def load_unlabelled(sources: list[dict[str, Any]]) -> list[Post]:
     return posts
 
 
+class TeacherNotReady(ValueError):
+    """A teacher run that another process is training right now: its best/ is a snapshot, not the teacher."""
+
+
+def claimed_by_another_process(run: Path) -> bool:
+    """Whether `mner experiment`'s claim on the grid run `run` (an exclusive lock on RUN.lock) is held."""
+    lock = run.with_name(run.name + ".lock")
+    if not lock.exists():
+        return False
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def ready_teacher_dir(teacher: str, log: Callable[[str], None] = print) -> Path:
+    """The model directory of a teacher that has stopped training.
+
+    Why: several `mner experiment` processes share out a grid's runs, so a student's run can come up
+    while its teacher's run is still training; its best/ would then be an early epoch, silently.
+    """
+    from mner.predict import resolve_model_dir
+
+    run = Path(teacher)
+    if claimed_by_another_process(run):
+        raise TeacherNotReady(f"distill.teacher {teacher} is being trained by another process right now; "
+                              "train the student once it has finished")
+    if (run / "checkpoint").is_dir() and not (run / "summary.json").exists():
+        log(f"distill: teacher {teacher} did not finish its run (no summary.json): its best/ so far teaches")
+    return resolve_model_dir(run)
+
+
 def teacher_list(teacher: Any) -> list[str]:
     """`distill.teacher` as a list: one run, or several whose posteriors are averaged."""
     teachers = [teacher] if isinstance(teacher, (str, Path)) else list(teacher or [])
@@ -52,11 +88,10 @@ def prepare_distillation(config: dict[str, Any], train: list[Post], dev: list[Po
     from mner.checkpoint import from_pretrained
     from mner.distill.ensemble import average_targets
     from mner.distill.targets import cached_targets
-    from mner.predict import resolve_model_dir
     from mner.training.objectives import DistillObjective
 
     dcfg = config["distill"]
-    teacher_dirs = [resolve_model_dir(t) for t in teacher_list(dcfg["teacher"])]
+    teacher_dirs = [ready_teacher_dir(t, log) for t in teacher_list(dcfg["teacher"])]
     unlabelled = load_unlabelled(list(dcfg.get("unlabelled") or []))
     seen = {tuple(p.tokens) for p in train + dev}
     kept = [p for p in unlabelled if tuple(p.tokens) not in seen]
