@@ -171,3 +171,20 @@ def test_mner_distill_takes_more_teachers_with_teacher(tmp_path, tiny_bert_dir, 
     assert saved["distill"]["teacher"] == [str(teacher_dir), str(teacher_dir)]
     bad = CliRunner().invoke(app, ["distill", str(tmp_path / "no-such-run"), str(config), "--quiet"])
     assert bad.exit_code == 1 and "error:" in bad.output and "Traceback" not in bad.output
+
+
+def test_ensemble_dev_f1_script_scores_members_and_their_mean(tmp_path, teacher_dir):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = tmp_path / "dev.jsonl"
+    _write_jsonl(data, make_posts(4))
+    script = Path(__file__).resolve().parents[2] / "scripts" / "ensemble_dev_f1.py"
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    out = subprocess.run([sys.executable, str(script), str(teacher_dir), str(teacher_dir), "--data", str(data)],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": src})
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| ") and "dev F1" not in line]
+    assert len(rows) == 3 and rows[-1] == "| **ensemble of 2** | **100.00** |"  # the teacher fits these posts
