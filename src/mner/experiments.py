@@ -45,7 +45,7 @@ import yaml
 from mner.checkpoint import atomic_write_text
 from mner.config import config_differences, config_digest, load_config
 from mner.crash_points import crash_point
-from mner.distill.prepare import TeacherNotReady
+from mner.distill.prepare import TeacherNotReady, teacher_list
 from mner.metrics import format_mean_std, mean_std
 
 
@@ -150,13 +150,32 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
     ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
     code = code_version()  # now, not when a run ends: the tree may move on while this process trains
     claimed_elsewhere = waiting = 0
-    for variant, seed, run_dir, config in _grid_runs(grid, threads):
+    cells = list(_grid_runs(grid, threads))
+    by_folder = {run_dir.resolve(): (variant, seed, run_dir, config) for variant, seed, run_dir, config in cells}
+
+    def unfinished_teachers(config: dict[str, Any]) -> list[str]:
+        """This run's teachers that are runs of this grid and not finished yet."""
+        names = []
+        for teacher in teacher_list((config.get("distill") or {}).get("teacher") or []) if config.get("distill") else []:
+            cell = by_folder.get(Path(teacher).resolve())
+            if cell and _finished_here(cell[2], cell[3]) is None:
+                names.append(f"{cell[0]} seed {cell[1]}")
+        return names
+
+    # students after the runs that teach them, so that one process trains a grid in one go
+    cells.sort(key=lambda cell: bool(cell[3].get("distill")) and any(
+        Path(t).resolve() in by_folder for t in teacher_list(cell[3]["distill"].get("teacher") or [])))
+    for variant, seed, run_dir, config in cells:
         digest = config_digest(config)
         if (summary := _finished_here(run_dir, config)) is not None:
             ledger.record(variant, seed, digest, summary, code)  # a run folder the ledger may not have yet
         elif ledger.find(variant, seed, digest) is not None:
             log(f"[{variant} seed {seed}] finished earlier (ledger {grid['ledger']})")
         elif train and (seeds is None or seed in seeds) and (not variants or variant in variants):
+            if waits_for := unfinished_teachers(config):
+                log(f"[{variant} seed {seed}] skipped here: its teacher ({', '.join(waits_for)}) has not finished")
+                waiting += 1
+                continue
             try:
                 summary = _train_claimed(run_dir, config, log, progress_bar, f"[{variant} seed {seed}]")
             except TeacherNotReady as err:  # another process trains its teacher: leave the run for later
@@ -170,7 +189,7 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
             _write_results(out, finished_results(grid, threads))  # the table so far, after each run trained here
             crash_point("grid.run_done")
     if waiting:
-        log(f"{waiting} run(s) wait for a teacher another process is training; run the grid again once it has finished")
+        log(f"{waiting} run(s) wait for a teacher that has not finished; run the grid again once it has")
     if claimed_elsewhere:
         log(f"{claimed_elsewhere} run(s) were claimed by other processes; the table shows those finished by now")
     # read from disk, not gathered on the way: runs other processes finished while this one
@@ -189,13 +208,23 @@ def _write_results(out: Path, results: dict[str, list[dict[str, Any]]]) -> None:
 def finished_results(grid: dict[str, Any], threads: int | None = None) -> dict[str, list[dict[str, Any]]]:
     """Every finished run of the grid under its current config, from the run folders and the
     ledger as they are on disk now, in grid order; trains nothing."""
-    ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
     results: dict[str, list[dict[str, Any]]] = {}
+    for variant, _seed, summary in _finished_runs(grid, threads):
+        results.setdefault(variant, []).append(summary)
+    return results
+
+
+def finished_cells(grid: dict[str, Any]) -> set[tuple[str, int]]:
+    """The (variant, seed) runs of the grid finished under its current config, on disk now."""
+    return {(variant, seed) for variant, seed, _summary in _finished_runs(grid, None)}
+
+
+def _finished_runs(grid: dict[str, Any], threads: int | None) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
     for variant, seed, run_dir, config in _grid_runs(grid, threads):
         summary = _finished_here(run_dir, config) or ledger.find(variant, seed, config_digest(config))
         if summary is not None:
-            results.setdefault(variant, []).append(summary)
-    return results
+            yield variant, seed, summary
 
 
 def _grid_runs(grid: dict[str, Any], threads: int | None) -> Iterator[tuple[str, int, Path, dict[str, Any]]]:

@@ -222,24 +222,72 @@ def test_the_final_table_holds_runs_other_processes_finished_meanwhile(tmp_path,
     assert "| 2 |" in row and "0.75 ± 0.35" in row  # both seeds: F1 1.0 here and 0.5 from the other process
 
 
-def test_a_student_whose_teacher_another_process_trains_waits_for_a_later_run(tmp_path, tiny_bert_dir):
+def test_a_student_waits_for_an_unfinished_teacher_of_its_grid(tmp_path, tiny_bert_dir):
     """Several `mner experiment` processes share a grid: a student's run must not learn from an
-    early epoch of a teacher another process is still training."""
+    early epoch of a teacher that is a run of the same grid and not finished yet."""
     _write_base(tmp_path, tiny_bert_dir)
     teacher = tmp_path / "grid" / "teacher" / "seed-1"
     grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1],
-            "variants": {"teacher": [], "student": [f"distill={{teacher: {teacher}, weight: 0.5}}"]}}
+            "variants": {"student": [f"distill={{teacher: {teacher}, weight: 0.5}}"], "teacher": []}}
     (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
-    assert CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--variant", "teacher"]).exit_code == 0
+    alone = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--variant", "student"])
+    assert alone.exit_code == 0, alone.output
+    assert "[student seed 1] skipped here: its teacher (teacher seed 1) has not finished" in alone.output
+    assert "1 run(s) wait for a teacher" in alone.output
+    whole = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml")])  # the teacher first, then its student
+    assert whole.exit_code == 0, whole.output
+    assert whole.output.index("[teacher seed 1] training") < whole.output.index("[student seed 1] training")
+    assert (tmp_path / "grid" / "student" / "seed-1" / "summary.json").exists()
+
+
+def test_a_student_skips_a_teacher_another_process_is_training(tmp_path, tiny_bert_dir):
+    _write_base(tmp_path, tiny_bert_dir)
+    teachers = {"base": "base.yaml", "output_dir": str(tmp_path / "teachers"), "seeds": [1], "variants": {"t": []}}
+    (tmp_path / "teachers.yaml").write_text(yaml.safe_dump(teachers))
+    assert CliRunner().invoke(app, ["experiment", str(tmp_path / "teachers.yaml")]).exit_code == 0
+    teacher = tmp_path / "teachers" / "t" / "seed-1"
     (teacher / "summary.json").unlink()  # as if still training: best/ exists, the run has not ended
+    students = {"base": "base.yaml", "output_dir": str(tmp_path / "students"), "seeds": [1],
+                "variants": {"s": [f"distill={{teacher: {teacher}, weight: 0.5}}"]}}
+    (tmp_path / "students.yaml").write_text(yaml.safe_dump(students))
     with open(teacher.with_name("seed-1.lock"), "w") as claim:
         fcntl.flock(claim, fcntl.LOCK_EX)  # another process's claim on the teacher's run
-        held = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--variant", "student"])
+        held = CliRunner().invoke(app, ["experiment", str(tmp_path / "students.yaml")])
     assert held.exit_code == 0, held.output
     assert "is being trained by another process right now" in held.output
-    assert "1 run(s) wait for a teacher" in held.output
-    assert not (tmp_path / "grid" / "student" / "seed-1" / "best").exists()
-    later = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--variant", "student"])
+    assert not (tmp_path / "students" / "s" / "seed-1" / "best").exists()
+    later = CliRunner().invoke(app, ["experiment", str(tmp_path / "students.yaml")])
     assert later.exit_code == 0, later.output
     assert "did not finish its run (no summary.json)" in later.output  # said, then trained on its best/
-    assert (tmp_path / "grid" / "student" / "seed-1" / "best" / "model.safetensors").exists()
+    assert (tmp_path / "students" / "s" / "seed-1" / "best" / "model.safetensors").exists()
+
+
+def test_jobs_processes_share_out_a_grid_and_a_student_waits_for_its_teacher(tmp_path, tiny_bert_dir):
+    _write_base(tmp_path, tiny_bert_dir)
+    teacher = tmp_path / "grid" / "teacher" / "seed-1"
+    grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1, 2],
+            "variants": {"teacher": [], "student": [f"distill={{teacher: {teacher}, weight: 0.5}}"]}}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    result = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--jobs", "2", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert "round 1: 2 processes, 4 run(s) to train" in result.output
+    for variant in ("teacher", "student"):
+        for seed in (1, 2):
+            assert (tmp_path / "grid" / variant / f"seed-{seed}" / "summary.json").exists()
+    rows = [line for line in result.output.splitlines() if line.startswith(("| teacher", "| student"))]
+    assert any(r.startswith("| teacher") and "| 2 |" in r for r in rows)
+    assert any(r.startswith("| student") and "| 2 |" in r for r in rows)
+
+
+def test_unfinished_runs_counts_only_the_chosen_cells(tmp_path, tiny_bert_dir):
+    from mner.experiments import load_grid
+    from mner.grid_processes import unfinished_runs
+
+    _write_base(tmp_path, tiny_bert_dir)
+    grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1, 2], "variants": {"a": [], "b": []}}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    assert CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--variant", "a", "--seed", "2"]).exit_code == 0
+    loaded = load_grid(tmp_path / "grid.yaml")
+    assert unfinished_runs(loaded, None, None) == 3
+    assert unfinished_runs(loaded, [2], None) == 1 and unfinished_runs(loaded, [1], ["a"]) == 1
+    assert unfinished_runs(loaded, [2], ["a"]) == 0

@@ -165,15 +165,20 @@ def experiment(
     variant: Optional[list[str]] = typer.Option(None, "--variant", help="Train only this variant (repeatable)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads per run (e.g. 1 with one "
                                           "process per --seed per core)."),
+    jobs: int = typer.Option(1, "--jobs", help="Train with this many processes at once (e.g. 8 on one GPU, "
+                             "with --threads 2); a student waits for its teacher."),
 ) -> None:
     """Train a grid of variants x seeds; write a markdown table of mean ± std dev F1."""
     from mner.experiments import load_grid, run_grid
+    from mner.grid_processes import run_grid_in_processes
     from mner.training.loop import TrainingError
 
     try:
-        table = run_grid(load_grid(grid), log=typer.echo, train=not report_only, seeds=seed,
+        if jobs > 1 and not report_only:
+            run_grid_in_processes(grid, jobs, seeds=seed, variants=variant, threads=threads, log=typer.echo)
+        table = run_grid(load_grid(grid), log=typer.echo, train=not report_only and jobs <= 1, seeds=seed,
                          threads=threads, variants=variant)
-    except (TrainingError, FileNotFoundError, ValueError) as err:
+    except (TrainingError, FileNotFoundError, ValueError, RuntimeError) as err:
         _fail(str(err))
     typer.echo(table)
 
