@@ -42,12 +42,13 @@ def run_grid_in_processes(grid_path: Path, jobs: int, seeds: list[int] | None = 
     for round_number in range(1, max_rounds + 1):
         if left == 0:
             return
-        log(f"round {round_number}: {jobs} processes, {left} run(s) to train")
-        processes = [subprocess.Popen(command) for _ in range(min(jobs, left))]
-        failed = [p.args for p in processes if p.wait() != 0]
+        count = min(jobs, left)
+        log(f"round {round_number}: {count} processes, {left} run(s) to train")
+        processes = [subprocess.Popen(command) for _ in range(count)]
+        failed = sum(process.wait() != 0 for process in processes)
         now = unfinished_runs(grid, seeds, variants)
         if failed:
-            raise RuntimeError(f"{len(failed)} of the round's processes failed; their output is above")
+            raise RuntimeError(f"{failed} of the round's processes failed; their output is above")
         if now == left:  # nothing finished: another round would do the same
             log(f"{now} run(s) left that no process could train (waiting on a teacher trained elsewhere?)")
             return

@@ -15,24 +15,15 @@ from __future__ import annotations
 import torch
 
 from mner.distill.targets import TeacherTargets
-from mner.modules.heads.crf import bio_transition_mask
+from mner.modules.heads.crf import CRF, bio_transition_mask
 
 
 def best_valid_path(log_probs: torch.Tensor, allowed: torch.Tensor, start_allowed: torch.Tensor) -> list[int]:
-    """argmax over BIO-valid paths of sum_t log_probs[t, y_t]; log_probs (w, L), allowed (L, L) from -> to."""
-    neg = torch.tensor(float("-inf"))
-    trans = torch.where(allowed, torch.zeros(()), neg)  # (L, L)
-    score = torch.where(start_allowed, log_probs[0], neg)  # (L,)
-    back: list[torch.Tensor] = []
-    for t in range(1, log_probs.shape[0]):
-        total = score.unsqueeze(1) + trans  # (L from, L to)
-        score, best_from = total.max(dim=0)  # (L,), (L,)
-        score = score + log_probs[t]
-        back.append(best_from)
-    path = [int(score.argmax())]
-    for best_from in reversed(back):
-        path.append(int(best_from[path[-1]]))
-    return path[::-1]
+    """argmax over BIO-valid paths of sum_t log_probs[t, y_t]; log_probs (w, L), allowed (L, L) from -> to.
+
+    The CRF's own Viterbi with no learned scores: only BIO's forbidden transitions remain."""
+    decoder = CRF(log_probs.shape[1], allowed, start_allowed)
+    return decoder.viterbi(log_probs[None], torch.ones(1, log_probs.shape[0], dtype=torch.bool))[0]
 
 
 def average_targets(members: list[TeacherTargets]) -> TeacherTargets:

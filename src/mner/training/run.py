@@ -104,13 +104,13 @@ def train_run(config: dict[str, Any], resume: bool = False, progress_bar: bool =
     writes, all of them read the same data, start from the same weights and stop together.
     A process group this call set up is closed when it returns (a caller's `context` is left open).
     """
-    if context is not None:
-        return _train_in_context(config, resume, progress_bar, log, train_posts, dev_posts, context)
-    context = process_context(config["train"].get("device"))
+    opened = context is None
+    context = context or process_context(config["train"].get("device"))
     try:
         return _train_in_context(config, resume, progress_bar, log, train_posts, dev_posts, context)
     finally:
-        context.close()
+        if opened:
+            context.close()
 
 
 def _train_in_context(config: dict[str, Any], resume: bool, progress_bar: bool, log: Any,
