@@ -153,18 +153,14 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
     cells = list(_grid_runs(grid, threads))
     by_folder = {run_dir.resolve(): (variant, seed, run_dir, config) for variant, seed, run_dir, config in cells}
 
-    def unfinished_teachers(config: dict[str, Any]) -> list[str]:
-        """This run's teachers that are runs of this grid and not finished yet."""
-        names = []
-        for teacher in teacher_list((config.get("distill") or {}).get("teacher") or []) if config.get("distill") else []:
-            cell = by_folder.get(Path(teacher).resolve())
-            if cell and _finished_here(cell[2], cell[3]) is None:
-                names.append(f"{cell[0]} seed {cell[1]}")
-        return names
+    def teacher_cells(config: dict[str, Any]) -> list[tuple[str, int, Path, dict[str, Any]]]:
+        """The runs of this grid that teach this run (`distill.teacher`)."""
+        teachers = (config.get("distill") or {}).get("teacher")
+        folders = [Path(t).resolve() for t in teacher_list(teachers)] if teachers else []
+        return [by_folder[folder] for folder in folders if folder in by_folder]
 
     # students after the runs that teach them, so that one process trains a grid in one go
-    cells.sort(key=lambda cell: bool(cell[3].get("distill")) and any(
-        Path(t).resolve() in by_folder for t in teacher_list(cell[3]["distill"].get("teacher") or [])))
+    cells.sort(key=lambda cell: bool(teacher_cells(cell[3])))
     for variant, seed, run_dir, config in cells:
         digest = config_digest(config)
         if (summary := _finished_here(run_dir, config)) is not None:
@@ -172,7 +168,8 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
         elif ledger.find(variant, seed, digest) is not None:
             log(f"[{variant} seed {seed}] finished earlier (ledger {grid['ledger']})")
         elif train and (seeds is None or seed in seeds) and (not variants or variant in variants):
-            if waits_for := unfinished_teachers(config):
+            if waits_for := [f"{v} seed {n}" for v, n, folder, cfg in teacher_cells(config)
+                             if _finished_here(folder, cfg) is None]:
                 log(f"[{variant} seed {seed}] skipped here: its teacher ({', '.join(waits_for)}) has not finished")
                 waiting += 1
                 continue

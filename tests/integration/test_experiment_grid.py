@@ -291,3 +291,14 @@ def test_unfinished_runs_counts_only_the_chosen_cells(tmp_path, tiny_bert_dir):
     assert unfinished_runs(loaded, None, None) == 3
     assert unfinished_runs(loaded, [2], None) == 1 and unfinished_runs(loaded, [1], ["a"]) == 1
     assert unfinished_runs(loaded, [2], ["a"]) == 0
+
+
+def test_a_distill_section_without_a_teacher_is_a_plain_run(tmp_path, tiny_bert_dir):
+    """The objective ignores a `distill` section with no teacher; so does the grid's ordering of students."""
+    _write_base(tmp_path, tiny_bert_dir)
+    grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1],
+            "variants": {"plain": ["distill={weight: 0.5}"]}}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    result = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "grid" / "plain" / "seed-1" / "summary.json").exists()
