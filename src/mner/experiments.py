@@ -253,7 +253,7 @@ def _train_claimed(run_dir: Path, config: dict[str, Any], log: Callable[[str], N
     from mner.training.run import train_run
 
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(run_dir.with_name(run_dir.name + ".lock"), "w") as claim:
+    with open(claim_path(run_dir), "w") as claim:
         try:
             fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -265,6 +265,11 @@ def _train_claimed(run_dir: Path, config: dict[str, Any], log: Callable[[str], N
         log(f"{tag} training -> {run_dir}")
         return train_run(config, resume=(run_dir / "checkpoint").exists(), progress_bar=progress_bar,
                          log=lambda m: log(f"{tag} {m}"))
+
+
+def claim_path(run_dir: Path) -> Path:
+    """The file whose exclusive lock claims a grid run (OUTPUT_DIR/<variant>/seed-<n>.lock)."""
+    return run_dir.with_name(run_dir.name + ".lock")
 
 
 def _finished_here(run_dir: Path, config: dict[str, Any]) -> dict[str, Any] | None:

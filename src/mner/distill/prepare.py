@@ -46,7 +46,9 @@ class TeacherNotReady(ValueError):
 
 def claimed_by_another_process(run: Path) -> bool:
     """Whether `mner experiment`'s claim on the grid run `run` (an exclusive lock on RUN.lock) is held."""
-    lock = run.with_name(run.name + ".lock")
+    from mner.experiments import claim_path  # lazily: mner.experiments imports this module
+
+    lock = claim_path(run)
     if not lock.exists():
         return False
     with open(lock, "a") as handle:
