@@ -9,6 +9,7 @@ Grid file (YAML):
       text-only: []
       context-caption: ["model.second_segment=caption", "data.visual_text.caption.train=...", ...]
     ledger: benchmarks/grids/twitter2017_visual_text.json   # optional, see below
+    shared_ledgers: [benchmarks/grids/other_grid.json]     # optional, read only, see below
 Each run goes to OUTPUT_DIR/<variant>/seed-<n>; a run with a summary.json is reused, so an
 interrupted grid continues where it stopped. The table is written to OUTPUT_DIR/results.md
 (and results.json) after every run trained and at the end, each time read from the run
@@ -28,6 +29,11 @@ training code is visible in the ledger; such a change should come with a config 
 config.yaml differs from the grid's current config, finished or not, is neither reused
 nor resumed: `--report-only` leaves it out, and training renames it `<run>.stale-<n>`
 and starts the run afresh.
+
+`shared_ledgers` (optional) names other grids' ledgers, read only: a run of this grid whose
+config digest equals a run finished in one of them (the same base, overrides and seed under
+another grid's variant name, e.g. the text-only baseline that several grids compare against)
+is that run, and is not trained again. New runs are recorded in this grid's own ledger only.
 """
 
 from __future__ import annotations
@@ -66,20 +72,26 @@ def load_grid(path: Path) -> dict[str, Any]:
 
 
 class Ledger:
-    """Finished runs of one grid, in a JSON file: {"runs": {"<variant>/seed-<n>": entry}}."""
+    """Finished runs of one grid, in a JSON file: {"runs": {"<variant>/seed-<n>": entry}}, and
+    the read-only ledgers of other grids it shares runs with (found by config digest)."""
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None, shared: list[Path] | None = None):
         self.path = path
-        self.runs: dict[str, dict[str, Any]] = {}
-        if path is not None and path.exists():
-            try:
-                self.runs = json.loads(path.read_text(encoding="utf-8"))["runs"]
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
-                raise ValueError(f"{path}: not a grid ledger ({err})") from err
+        self.runs = _read_ledger(path) if path is not None and path.exists() else {}
+        self.shared_by_digest: dict[str, dict[str, Any]] = {}
+        for other in shared or []:
+            if not other.exists():
+                raise ValueError(f"shared_ledgers: {other} does not exist")
+            for entry in _read_ledger(other).values():
+                if isinstance(entry, dict) and entry.get("config_digest"):
+                    self.shared_by_digest.setdefault(entry["config_digest"], entry)
 
     def find(self, variant: str, seed: int, digest: str) -> dict[str, Any] | None:
         entry = self.runs.get(f"{variant}/seed-{seed}")
-        return entry["summary"] if entry and entry.get("config_digest") == digest else None
+        if entry and entry.get("config_digest") == digest:
+            return entry["summary"]
+        shared = self.shared_by_digest.get(digest)
+        return shared["summary"] if shared else None
 
     def record(self, variant: str, seed: int, digest: str, summary: dict[str, Any], code: str | None = None) -> None:
         if self.path is None:
@@ -100,6 +112,22 @@ class Ledger:
                 self.runs = json.loads(self.path.read_text(encoding="utf-8"))["runs"]
             self.runs[key] = entry
             atomic_write_text(self.path, json.dumps({"runs": dict(sorted(self.runs.items()))}, indent=1) + "\n")
+
+
+def _read_ledger(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        runs = json.loads(path.read_text(encoding="utf-8"))["runs"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: not a grid ledger ({err})") from err
+    if not isinstance(runs, dict):
+        raise ValueError(f"{path}: not a grid ledger ('runs' is not a mapping)")
+    return runs
+
+
+def grid_ledger(grid: dict[str, Any]) -> Ledger:
+    """The grid's ledger (`ledger`, may be absent) with the other grids' it reads (`shared_ledgers`)."""
+    return Ledger(Path(grid["ledger"]) if grid.get("ledger") else None,
+                  [Path(p) for p in grid.get("shared_ledgers") or []])
 
 
 def code_version() -> str:
@@ -147,7 +175,7 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
     if unknown:
         raise ValueError(f"unknown variant(s) {unknown}; the grid has {list(grid['variants'])}")
     out = Path(grid["output_dir"])
-    ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
+    ledger = grid_ledger(grid)
     code = code_version()  # now, not when a run ends: the tree may move on while this process trains
     claimed_elsewhere = waiting = 0
     cells = list(_grid_runs(grid, threads))
@@ -166,7 +194,7 @@ def run_grid(grid: dict[str, Any], log: Callable[[str], None] = print, progress_
         if (summary := _finished_here(run_dir, config)) is not None:
             ledger.record(variant, seed, digest, summary, code)  # a run folder the ledger may not have yet
         elif ledger.find(variant, seed, digest) is not None:
-            log(f"[{variant} seed {seed}] finished earlier (ledger {grid['ledger']})")
+            log(f"[{variant} seed {seed}] finished earlier (ledger {grid.get('ledger')} or a shared one)")
         elif train and (seeds is None or seed in seeds) and (not variants or variant in variants):
             if waits_for := [f"{v} seed {n}" for v, n, folder, cfg in teacher_cells(config)
                              if _finished_here(folder, cfg) is None]:
@@ -217,7 +245,7 @@ def finished_cells(grid: dict[str, Any]) -> set[tuple[str, int]]:
 
 
 def _finished_runs(grid: dict[str, Any], threads: int | None) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    ledger = Ledger(Path(grid["ledger"]) if grid.get("ledger") else None)
+    ledger = grid_ledger(grid)
     for variant, seed, run_dir, config in _grid_runs(grid, threads):
         summary = _finished_here(run_dir, config) or ledger.find(variant, seed, config_digest(config))
         if summary is not None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -72,14 +76,29 @@ def test_percentile_matches_numpy():
         assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
 
 
+_PEAK_RSS_PROBE = """
+import json
+from mner.bench.speed import PeakRss
+with PeakRss() as memory:
+    block = bytearray(64 * 1024 * 1024)  # 64 MiB touched
+    block[::4096] = b"x" * len(block[::4096])
+print(json.dumps({"peak": memory.peak_mb, "delta": memory.delta_mb, "resettable": memory.resettable}))
+"""
+
+
 def test_peak_rss_and_size(tmp_path):
-    with PeakRss() as memory:
-        block = bytearray(64 * 1024 * 1024)  # 64 MiB touched
-        block[::4096] = b"x" * len(block[::4096])
-    assert memory.peak_mb > 0
-    if memory.resettable:
-        assert memory.delta_mb >= 50
-    del block
+    # in a fresh process: inside the test suite's process, memory that other threads or the
+    # allocator give back while the block lives lowers the RSS under the block's 64 MiB, and
+    # the peak-over-start delta then reads 0 (a rare failure of this test in CI)
+    probe = subprocess.run([sys.executable, "-c", _PEAK_RSS_PROBE], capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    memory = json.loads(probe.stdout)
+    assert memory["peak"] > 64
+    if memory["resettable"]:
+        assert 50 <= memory["delta"] < 200
+    with PeakRss() as here:  # and in this process, where only the peak is certain
+        pass
+    assert here.peak_mb > 0
     (tmp_path / "a").write_bytes(b"x" * 1000)
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b").write_bytes(b"x" * 500)

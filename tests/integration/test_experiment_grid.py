@@ -105,6 +105,38 @@ def test_the_ledger_carries_finished_runs_to_a_fresh_checkout(tmp_path, tiny_ber
     assert sorted(json.loads(ledger.read_text())["runs"]) == ["crf/seed-1", "softmax/seed-1"]  # replaced, not added
 
 
+def test_a_run_finished_in_a_shared_ledger_is_not_trained_again(tmp_path, tiny_bert_dir, monkeypatch):
+    """Two grids with the same baseline: the second reads the first's ledger and trains only what is new."""
+    import mner.training.run as run_module
+
+    _write_base(tmp_path, tiny_bert_dir)
+    trained: list[str] = []
+    monkeypatch.setattr(run_module, "train_run", _recording_training(trained))
+    first_ledger = tmp_path / "benchmarks" / "first.json"
+    first = {"base": "base.yaml", "output_dir": str(tmp_path / "first"), "seeds": [1, 2], "ledger": str(first_ledger),
+             "variants": {"baseline": [], "softmax": ["model.head.name=head.softmax.v1"]}}
+    (tmp_path / "first.yaml").write_text(yaml.safe_dump(first))
+    assert CliRunner().invoke(app, ["experiment", str(tmp_path / "first.yaml")]).exit_code == 0
+    assert len(trained) == 4
+    trained.clear()
+    # the second grid names the baseline differently, has a seed more and a variant of its own
+    second = {"base": "base.yaml", "output_dir": str(tmp_path / "second"), "seeds": [1, 2, 3],
+              "ledger": str(tmp_path / "benchmarks" / "second.json"), "shared_ledgers": [str(first_ledger)],
+              "variants": {"text-only": [], "wider": ["train.batch_size=2"]}}
+    (tmp_path / "second.yaml").write_text(yaml.safe_dump(second))
+    result = CliRunner().invoke(app, ["experiment", str(tmp_path / "second.yaml")])
+    assert result.exit_code == 0, result.output
+    assert sorted((Path(d).parent.name, Path(d).name) for d in trained) == [
+        ("text-only", "seed-3"), ("wider", "seed-1"), ("wider", "seed-2"), ("wider", "seed-3")]
+    table = (tmp_path / "second" / "results.md").read_text()
+    assert "| text-only" in table and table.count("| 3 |") == 2  # seeds 1-2 from the shared ledger, 3 new
+    assert "text-only/seed-1" not in json.loads((tmp_path / "benchmarks" / "second.json").read_text())["runs"]
+    second["shared_ledgers"] = [str(tmp_path / "missing.json")]
+    (tmp_path / "second.yaml").write_text(yaml.safe_dump(second))
+    missing = CliRunner().invoke(app, ["experiment", str(tmp_path / "second.yaml"), "--report-only"])
+    assert missing.exit_code != 0 and "missing.json does not exist" in missing.output
+
+
 def test_variant_option_trains_only_the_named_variants(tmp_path, tiny_bert_dir, monkeypatch):
     _write_base(tmp_path, tiny_bert_dir)
     grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1, 2],
