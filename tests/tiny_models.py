@@ -39,3 +39,15 @@ def write_tiny_bert(directory: Path, max_position: int = 64) -> Path:
     torch.manual_seed(0)
     BertModel(config, add_pooling_layer=False).save_pretrained(directory)
     return directory
+
+
+def overfit_config(out: Path, tiny_bert_dir: Path, epochs: int = 30, extra: tuple[str, ...] | list[str] = ()) -> dict:
+    """A run config that overfits a few generated posts fast: the tiny BERT, high learning rates,
+    no warmup, no dropout, no early stopping."""
+    from mner.config import load_config
+
+    cfg = load_config(None, [f"output_dir={out}", f"train.epochs={epochs}", "train.batch_size=4",
+                             "train.lr.encoder=3e-3", "train.lr.head=3e-2", "train.patience=0",
+                             "train.scheduler.warmup=0.0", "model.dropout=0.0", *extra])
+    cfg["model"]["encoder"] = {"name": "encoder.hf.v1", "model": str(tiny_bert_dir)}
+    return cfg

@@ -72,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
         # modality_dropout: 0.3   share of each step's posts trained without visual text / images
         # loss_scale: 1024       fp16's first loss scale (default 65536; dynamic after)
         # cross_view: {weight: 1.0, direction: to_text, field: knowledge}   (mner.training.objectives)
+        # init_from: runs/x       start from another mner model's weights (mner.training.init_from)
     },
     # Optional top-level section `distill: {teacher: RUN or [RUN, ...], weight, temperature, unlabelled, cache_dir}`
     # (mner.distill): train this config's model on a teacher's (or several teachers' mean) soft labels.

@@ -6,13 +6,13 @@ import json
 import pytest
 import torch
 
-from mner.config import load_config
 from mner.data.tags import bio_problems, bio_to_spans
 from mner.distill.targets import cached_targets, compute_targets, load_targets, post_key
 from mner.checkpoint import from_pretrained
 from mner.evaluation import predict_tags
 from mner.training.run import train_run
 from posts_factory import make_posts
+from tiny_models import overfit_config
 
 QUIET = {"progress_bar": False, "log": lambda *_: None}
 
@@ -21,12 +21,7 @@ def _write_jsonl(path, posts):
     path.write_text("".join(json.dumps(p.to_dict()) + "\n" for p in posts), encoding="utf-8")
 
 
-def _cfg(out, tiny_bert_dir, epochs=30, extra=()):
-    cfg = load_config(None, [f"output_dir={out}", f"train.epochs={epochs}", "train.batch_size=4",
-                             "train.lr.encoder=3e-3", "train.lr.head=3e-2", "train.patience=0",
-                             "train.scheduler.warmup=0.0", "model.dropout=0.0", *extra])
-    cfg["model"]["encoder"] = {"name": "encoder.hf.v1", "model": str(tiny_bert_dir)}
-    return cfg
+_cfg = overfit_config
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from mner.crash_points import crash_point
 from mner.data.post import Post
 from mner.data.tags import bio_labels, entity_types, repair_bio
 from mner.distributed.context import ProcessContext, launcher_precision, process_context
+from mner.training.init_from import initialise_from
 from mner.training.loop import Evaluation, train_epochs
 from mner.training.mixed_precision import TrainingPrecision
 from mner.training.objectives import build_objective
@@ -153,6 +154,8 @@ def _train_in_context(config: dict[str, Any], resume: bool, progress_bar: bool, 
     labels = bio_labels(sorted(entity_types([t for p in train + dev for t in (p.tags or [])])))
     model = build_model(config["model"], labels, train, use_class_weights=bool(tcfg.get("class_weighting")))
     model.config = {**config, "model": config["model"]}
+    if tcfg.get("init_from") and not (resume and checkpoint_dir.exists()):
+        initialise_from(model, tcfg["init_from"], labels, log)
     model.to(context.device)
     if context.world_size > 1:
         context.broadcast_parameters(model)
