@@ -98,3 +98,19 @@ def test_model_inputs_name_what_the_post_must_bring():
     assert model_inputs({"second_segment": "neighbours", "neighbours": {"append_to": "knowledge"}}) == [
         "text", "knowledge"]
     assert model_inputs({"second_segment": "neighbours", "neighbours": {"key": "text|caption"}}) == ["text", "caption"]
+
+
+def test_context_coverage_counts_the_entities_each_context_names():
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "context_coverage.py"
+    spec = importlib.util.spec_from_file_location("context_coverage", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    index = PostIndex.build(bank_posts(), embedder=BagOfWordsEmbedder(), encoder="bag-of-words", kind="flat")
+    posts = [Post(id="a", tokens="Durant and OKC win".split(), tags=["B-PER", "O", "B-LOC", "O"]),
+             Post(id="b", tokens="Zed in Rome".split(), tags=["B-PER", "O", "B-LOC"])]
+    counts = module.coverage(index, posts, {"a": "Durant is a basketball player"}, k=2)
+    # Durant (PER) is named by the OKC neighbours with its type; OKC by name only (ORG there, LOC
+    # here); Zed and Rome by no one. The knowledge names Durant; post b has none.
+    assert counts == {"entities": 4, "with_type": 1, "by_name": 2, "in_knowledge": 1, "posts_with_knowledge": 1}
