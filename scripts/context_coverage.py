@@ -30,6 +30,8 @@ def main() -> None:
     knowledge = read_visual_text(args.knowledge) if args.knowledge else None
     counts = coverage(PostIndex.load(args.index), posts, knowledge, args.k)
     total = counts["entities"]
+    if not total:
+        raise SystemExit(f"{args.data}: no gold entities to count (unlabelled posts?)")
     print(f"{args.data}: {total} gold entities in {len(posts)} posts")
     print(f"  among the {args.k} neighbours' gold entities: {counts['with_type'] / total:.1%} with its type, "
           f"{counts['by_name'] / total:.1%} by name")
@@ -47,15 +49,18 @@ def coverage(index, posts, knowledge, k):
     for post, hits in zip(posts, index.search(posts, k)):
         named = {(" ".join(index.bank[row].tokens[s:e]).lower(), t)
                  for row, _ in hits for s, e, t in bio_to_spans(index.bank[row].tags)}
+        names = {name for name, _ in named}
         text = text_for_post(post, knowledge or {})
         counts["posts_with_knowledge"] += text is not None
+        text = (text or "").lower()
         for s, e, entity_type in bio_to_spans(post.tags):
             name = " ".join(post.tokens[s:e]).lower()
             counts["entities"] += 1
             counts["with_type"] += (name, entity_type) in named
-            counts["by_name"] += any(name == n for n, _ in named)
-            counts["in_knowledge"] += bool(text) and name in text.lower()
+            counts["by_name"] += name in names
+            counts["in_knowledge"] += bool(text) and name in text
     return counts
+
 
 if __name__ == "__main__":
     main()

@@ -16,14 +16,11 @@ from posts_factory import make_posts
 from tiny_models import overfit_config
 
 
-_cfg = overfit_config
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_bert_dir):
     out = tmp_path_factory.mktemp("source") / "run"
     posts = make_posts(4)
-    summary = train_run(_cfg(out, tiny_bert_dir, 30), train_posts=posts, dev_posts=posts, progress_bar=False,
+    summary = train_run(overfit_config(out, tiny_bert_dir, 30), train_posts=posts, dev_posts=posts, progress_bar=False,
                         log=lambda *_: None)
     assert summary["dev"]["f1"] == pytest.approx(100.0)
     return out
@@ -58,13 +55,13 @@ def test_other_labels_keep_the_head_fresh_and_the_encoder_is_copied(trained):
 def test_training_from_init_from_starts_where_the_source_ended(tmp_path, tiny_bert_dir, trained):
     """Zero learning rates: the run's model is the source's, so it tags as the source does."""
     posts = make_posts(4)
-    cfg = _cfg(tmp_path / "cont", tiny_bert_dir, 1, ["train.lr.encoder=0.0", "train.lr.head=0.0",
+    cfg = overfit_config(tmp_path / "cont", tiny_bert_dir, 1, ["train.lr.encoder=0.0", "train.lr.head=0.0",
                                                       f"train.init_from={trained}"])
     lines = []
     summary = train_run(cfg, train_posts=posts, dev_posts=posts, progress_bar=False, log=lines.append)
     assert any(line.startswith("initialised") for line in lines)
     assert summary["dev"]["f1"] == pytest.approx(100.0)
-    without = _cfg(tmp_path / "fresh", tiny_bert_dir, 1, ["train.lr.encoder=0.0", "train.lr.head=0.0"])
+    without = overfit_config(tmp_path / "fresh", tiny_bert_dir, 1, ["train.lr.encoder=0.0", "train.lr.head=0.0"])
     assert train_run(without, train_posts=posts, dev_posts=posts, progress_bar=False,
                      log=lambda *_: None)["dev"]["f1"] < 100.0  # the fresh model does not tag them
     unlabelled = [dataclasses.replace(p, tags=None) for p in posts]
@@ -74,13 +71,13 @@ def test_training_from_init_from_starts_where_the_source_ended(tmp_path, tiny_be
 
 def test_init_from_errors_name_the_setting(tmp_path, tiny_bert_dir, trained):
     posts = make_posts(4)
-    missing = _cfg(tmp_path / "a", tiny_bert_dir, 1, [f"train.init_from={tmp_path / 'nowhere'}"])
+    missing = overfit_config(tmp_path / "a", tiny_bert_dir, 1, [f"train.init_from={tmp_path / 'nowhere'}"])
     with pytest.raises(ValueError, match="train.init_from: .*nowhere holds no mner model"):
         train_run(missing, train_posts=posts, dev_posts=posts, progress_bar=False, log=lambda *_: None)
     other = tmp_path / "other"
     shutil.copytree(trained / "best", other)
     from safetensors.torch import save_file
     save_file({"unrelated.weight": torch.zeros(3)}, str(other / "model.safetensors"))
-    nothing = _cfg(tmp_path / "b", tiny_bert_dir, 1, [f"train.init_from={other}"])
+    nothing = overfit_config(tmp_path / "b", tiny_bert_dir, 1, [f"train.init_from={other}"])
     with pytest.raises(ValueError, match="train.init_from: no tensor of .* fits this model"):
         train_run(nothing, train_posts=posts, dev_posts=posts, progress_bar=False, log=lambda *_: None)
