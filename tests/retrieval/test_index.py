@@ -88,6 +88,26 @@ def test_cached_index_is_reused_until_the_posts_change(tmp_path, tiny_bert_dir):
     assert not reused
 
 
+def test_cached_index_waits_while_another_process_builds_it(tmp_path, tiny_bert_dir):
+    """A grid's runs share a cache directory: one that finds it being built waits, then reuses it."""
+    import fcntl
+    import threading
+
+    posts = bank_posts()
+    built = {}
+    with open(tmp_path / ".idx.lock", "w") as lock:  # what a building process holds
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        waiter = threading.Thread(target=lambda: built.update(result=cached_index(
+            posts, tmp_path / "idx", encoder=str(tiny_bert_dir), log=lambda m: None)))
+        waiter.start()
+        waiter.join(timeout=1.0)
+        assert waiter.is_alive() and not (tmp_path / "idx").exists()  # it waits and writes nothing
+        PostIndex.build(posts, encoder=str(tiny_bert_dir)).save(tmp_path / "idx")  # the other process's index
+    waiter.join(timeout=60)
+    index, reused = built["result"]
+    assert reused and index.vectors.shape == (5, 32)
+
+
 def test_sentence_embedder_ignores_padding(tiny_bert_dir):
     embedder = SentenceEmbedder(str(tiny_bert_dir), batch_size=2)
     alone = embedder.embed(["alice"])

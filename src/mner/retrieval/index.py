@@ -15,6 +15,7 @@ No pickle: faiss's own index file, JSON lines, safetensors.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import time
@@ -245,13 +246,19 @@ def cached_index(posts: list[Post], directory: str | Path, key: str = "text", en
     labelled = [p for p in posts if p.tokens]
     digest = posts_digest(labelled, key, encoder)
     meta_path = directory / "meta.json"
-    if meta_path.exists():
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("digest") == digest and meta.get("kind") == kind and meta.get("centred") == centred:
-            return PostIndex.load(directory), True
-        log(f"{directory}: the index there was built from other posts or settings; rebuilding it")
-    index = PostIndex.build(labelled, key, encoder, kind, centred, progress=progress)
-    index.save(directory)
+    # Why a lock: the runs of a grid (`mner experiment --jobs N`) share one cache directory per key.
+    # Unlocked, two of them built it at once and swapped it in turn, and a third could read it
+    # between the two renames of a swap. Under the lock the first builds and the others wait and reuse.
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.with_name(f".{directory.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("digest") == digest and meta.get("kind") == kind and meta.get("centred") == centred:
+                return PostIndex.load(directory), True
+            log(f"{directory}: the index there was built from other posts or settings; rebuilding it")
+        index = PostIndex.build(labelled, key, encoder, kind, centred, progress=progress)
+        index.save(directory)
     return index, False
 
 
