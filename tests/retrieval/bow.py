@@ -11,6 +11,11 @@ class BagOfWordsEmbedder:
     name = "bag-of-words"
     dim = 64
 
+    def embed_posts(self, posts, key, progress=None):
+        from mner.retrieval.embed import key_text
+
+        return self.embed([key_text(p, key) for p in posts], progress)
+
     def embed(self, texts, progress=None):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):

@@ -23,10 +23,13 @@ def build(
     to: Path = typer.Option(..., "--to", help="Index directory (reused when its content hash matches)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Input format (default: auto-detect)."),
     key: str = typer.Option("text", "--key", help="text | caption | knowledge, or several joined by | "
-                            "(text|caption)."),
+                            "(text|caption); or image (the posts' pixels, with a vision --encoder)."),
+    images: Optional[Path] = typer.Option(None, "--images", help="Folder the posts' image names are read "
+                                          "from (the image key)."),
     captions: Optional[Path] = typer.Option(None, "--captions", help="Caption file attached as visual text."),
     knowledge: Optional[Path] = typer.Option(None, "--knowledge", help="Knowledge file attached as visual text."),
-    encoder: str = typer.Option("minilm-l6", "--encoder", help="Sentence encoder: preset, hub id or path."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="Sentence encoder: preset, hub id or path "
+                                          "(default minilm-l6); for --key image, a vision model (ViT, CLIP, ResNet)."),
     kind: str = typer.Option("auto", "--kind", help="flat (exact) | hnsw | ivf | auto (exact below 100k posts)."),
     no_centre: bool = typer.Option(False, "--no-centre", help="Plain cosine (no mean-centring)."),
     hubness_k: int = typer.Option(10, "--hubness-k", help="Neighbour-list length of the hubness report."),
@@ -42,11 +45,14 @@ def build(
 
     try:
         check_bank_source(train)
-        posts = load_posts(train, fmt, visual_text={"caption": captions, "knowledge": knowledge})
+        if key == "image" and encoder is None:
+            raise ValueError("--key image embeds the posts' pixels: name a vision model with --encoder "
+                             "(a hub id or local directory)")
+        posts = load_posts(train, fmt, images_dir=images, visual_text={"caption": captions, "knowledge": knowledge})
         with tqdm(total=len(posts), desc="embedding", unit="post", disable=as_json) as bar:
-            index, reused = cached_index(posts, to, key, encoder, kind, not no_centre, log=typer.echo,
-                                         progress=bar.update)
-    except (FileNotFoundError, ValueError) as err:
+            index, reused = cached_index(posts, to, key, encoder or "minilm-l6", kind, not no_centre,
+                                         log=typer.echo, progress=bar.update)
+    except (FileNotFoundError, ValueError, OSError) as err:
         _fail(str(err))
     report = {**index.meta, "reused": reused, "directory": str(to), "hubness": index.hubness(hubness_k)}
     if latency > 0:

@@ -47,6 +47,10 @@ class SentenceEmbedder:
     def dim(self) -> int:
         return int(self.model.config.hidden_size)
 
+    def embed_posts(self, posts: list[Post], key: str, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """(n, d) the posts' `key` texts embedded (what an index of that key holds)."""
+        return self.embed([key_text(p, key) for p in posts], progress)
+
     @torch.inference_mode()
     def embed(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

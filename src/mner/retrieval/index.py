@@ -29,6 +29,7 @@ import numpy as np
 
 from mner.data.post import Post
 from mner.retrieval.embed import SentenceEmbedder, key_text
+from mner.retrieval.image_embed import IMAGE_KEY, ImageEmbedder
 
 KINDS = ("flat", "hnsw", "ivf", "auto")
 APPROXIMATE_FROM = 100_000  # "auto": exact search below this many posts, HNSW above
@@ -36,11 +37,24 @@ FORMAT_VERSION = 1
 
 
 def posts_digest(posts: list[Post], key: str, encoder: str) -> str:
-    """What the index depends on: the encoder, the key and every post's key text and tags."""
+    """What the index depends on: the encoder, the key and every post's key text (for the image key:
+    its image paths, not their pixels) and tags."""
     h = hashlib.sha256(f"v{FORMAT_VERSION}|{encoder}|{key}".encode())
     for p in posts:
-        h.update(json.dumps([p.id, key_text(p, key), p.tokens, p.tags]).encode())
+        keyed = list(p.images) if key == IMAGE_KEY else key_text(p, key)
+        h.update(json.dumps([p.id, keyed, p.tokens, p.tags]).encode())
     return h.hexdigest()[:20]
+
+
+def make_embedder(key: str, encoder: str) -> SentenceEmbedder | ImageEmbedder:
+    """The image key embeds pixels with a vision model; every other key embeds text."""
+    names = [k.strip() for k in key.split("|")]
+    if IMAGE_KEY in names:
+        if len(names) > 1:
+            raise ValueError(f"index key {key!r}: the image key cannot be joined with text keys "
+                             "(their embeddings live in different spaces)")
+        return ImageEmbedder(encoder)
+    return SentenceEmbedder(encoder)
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -89,7 +103,7 @@ class BankPost:
 
 class PostIndex:
     def __init__(self, bank: list[BankPost], vectors: np.ndarray, meta: dict[str, Any],
-                 embedder: SentenceEmbedder | None = None, faiss_index: Any | None = None):
+                 embedder: SentenceEmbedder | ImageEmbedder | None = None, faiss_index: Any | None = None):
         self.bank = bank
         self.vectors = vectors.astype(np.float32)  # (n, d) raw embeddings
         self.meta = meta
@@ -104,7 +118,7 @@ class PostIndex:
     # ---- building -------------------------------------------------------------------------
     @classmethod
     def build(cls, posts: list[Post], key: str = "text", encoder: str = "minilm-l6", kind: str = "auto",
-              centred: bool = True, embedder: SentenceEmbedder | None = None,
+              centred: bool = True, embedder: SentenceEmbedder | ImageEmbedder | None = None,
               progress: Callable[[int], None] | None = None) -> "PostIndex":
         posts = [p for p in posts if p.tokens]
         if not posts:
@@ -113,11 +127,17 @@ class PostIndex:
             raise ValueError("an index is a bank of labelled posts: every post needs gold tags")
         if kind not in KINDS:
             raise ValueError(f"unknown index kind {kind!r}; choose from {', '.join(KINDS)}")
-        embedder = embedder or SentenceEmbedder(encoder)
+        embedder = embedder or make_embedder(key, encoder)
+        digest = posts_digest(posts, key, encoder)  # of what it was given: the cache compares that
         started = time.perf_counter()
-        vectors = embedder.embed([key_text(p, key) for p in posts], progress)
+        vectors = embedder.embed_posts(posts, key, progress)  # (n, d)
+        if key == IMAGE_KEY:  # a post with no usable image has nothing to be found by
+            found = np.any(vectors != 0, axis=1)
+            if not found.any():
+                raise ValueError("an image index needs posts with readable images: none of the posts has one")
+            posts, vectors = [p for p, f in zip(posts, found) if f], vectors[found]
         meta = {"format": FORMAT_VERSION, "encoder": encoder, "key": key, "kind": kind, "centred": centred,
-                "searched_by": resolved_kind(kind, len(posts)), "count": len(posts), "dim": int(vectors.shape[1]), "digest": posts_digest(posts, key, encoder),
+                "searched_by": resolved_kind(kind, len(posts)), "count": len(posts), "dim": int(vectors.shape[1]), "digest": digest,
                 "embed_seconds": round(time.perf_counter() - started, 2)}
         index = cls([BankPost.of(p) for p in posts], vectors, meta, embedder)
         index.meta["build_seconds"] = round(time.perf_counter() - started, 2)
@@ -125,9 +145,9 @@ class PostIndex:
 
     # ---- search -------------------------------------------------------------------------
     @property
-    def embedder(self) -> SentenceEmbedder:
+    def embedder(self) -> SentenceEmbedder | ImageEmbedder:
         if self._embedder is None:
-            self._embedder = SentenceEmbedder(self.meta["encoder"])
+            self._embedder = make_embedder(self.meta["key"], self.meta["encoder"])
         return self._embedder
 
     def keys(self, vectors: np.ndarray) -> np.ndarray:
@@ -135,7 +155,7 @@ class PostIndex:
         return np.ascontiguousarray(_normalise(vectors - self.mean), dtype=np.float32)
 
     def embed(self, posts: list[Post]) -> np.ndarray:
-        return self.embedder.embed([key_text(p, self.meta["key"]) for p in posts])  # (q, d)
+        return self.embedder.embed_posts(posts, self.meta["key"])  # (q, d)
 
     def search(self, posts: list[Post], k: int, vectors: np.ndarray | None = None) -> list[list[tuple[int, float]]]:
         """The k nearest bank posts of each post, best first, never the post itself (same id or
@@ -148,9 +168,10 @@ class PostIndex:
         extra = max((len(e) for e in excluded), default=0)
         scores, rows = self.index.search(self.keys(vectors), min(k + extra, len(self.bank)))  # (q, k')
         hits = []
+        unfindable = ~np.any(vectors != 0, axis=1) if self.meta.get("key") == IMAGE_KEY else np.zeros(len(posts), bool)
         for q, (srow, irow) in enumerate(zip(scores, rows)):
             kept = [(int(i), float(s)) for s, i in zip(srow, irow) if i >= 0 and int(i) not in excluded[q]]
-            hits.append(kept[:k])
+            hits.append([] if unfindable[q] else kept[:k])  # a post without an image has no image neighbours
         return hits
 
     def bank_neighbours(self, k: int) -> list[list[tuple[int, float]]]:
@@ -265,7 +286,10 @@ def cached_index(posts: list[Post], directory: str | Path, key: str = "text", en
 def query_latency(index: PostIndex, posts: list[Post], k: int = 5, n: int = 100) -> dict[str, float]:
     """Milliseconds per query post: embedding + search one at a time (a request), the search alone,
     and embedding + search in batches of 64 (offline tagging). Queries are the first `n` posts."""
-    queries = [p for p in posts if p.tokens][:n]
+    queries = [p for p in posts if p.tokens]
+    if index.meta.get("key") == IMAGE_KEY:  # time image queries on posts that have their image here
+        queries = [p for p in queries if p.images and all(Path(i).is_file() for i in p.images)]
+    queries = queries[:n]
     if not queries:
         return {}
     started = time.perf_counter()

@@ -26,7 +26,7 @@ from torch import nn
 
 from mner.data.post import Post
 from mner.modules.interfaces import VisualTokens
-from mner.retrieval.embed import key_text
+from mner.retrieval.image_embed import IMAGE_KEY
 from mner.retrieval.index import PostIndex
 
 GRAPHS = ("inter", "intra")
@@ -44,6 +44,9 @@ class RelationGraphs(nn.Module):
         self.graphs = list(graphs)
         self.k = int(k)
         self.keys = {"inter": text_key, "intra": image_key}
+        if image_key == IMAGE_KEY and "inter" in self.graphs:
+            raise ValueError("the inter-modal graph looks a post's text up among the bank's images, which needs "
+                             "text and images in one space: with key: image use graphs: [intra], or key: caption")
         self.output_dim = output_dim
         dim = int(index.vectors.shape[1])
         self.self_proj = nn.ModuleList([nn.Linear(dim, output_dim) for _ in GRAPHS])  # one per graph
@@ -57,7 +60,7 @@ class RelationGraphs(nn.Module):
         keys = [(graph, p.id, tuple(p.tokens)) for p in posts]
         todo = [i for i, key in enumerate(keys) if key not in self._memo]
         if todo:
-            query = self.index.embedder.embed([key_text(posts[i], self.keys[graph]) for i in todo])  # (q, d)
+            query = self.index.embedder.embed_posts([posts[i] for i in todo], self.keys[graph])  # (q, d)
             hits = self.index.search([posts[i] for i in todo], self.k, vectors=query)
             centred = self.index.keys(query)  # (q, d) in the bank's space
             for i, q, row in zip(todo, centred, hits):

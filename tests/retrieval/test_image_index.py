@@ -1,0 +1,87 @@
+"""The image key: posts looked up by their pixels (a frozen vision model), not their words."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from mner.cli.main import app
+from mner.data.post import Post
+from mner.retrieval.index import PostIndex, cached_index, make_embedder
+from mner.retrieval.relation_graph import RelationGraphs
+
+COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (20, 40, 230)}
+
+
+@pytest.fixture
+def pictures(tmp_path):
+    """red.jpg, green.jpg, blue.jpg with some structure, and blue_copy.jpg: blue's pixels under another name."""
+    for name, colour in COLOURS.items():
+        image = Image.new("RGB", (48, 40), colour)
+        image.paste((255 - colour[0], 90, 40), (4, 4, 20, 18))
+        image.save(tmp_path / f"{name}.jpg", quality=95)
+    shutil.copyfile(tmp_path / "blue.jpg", tmp_path / "blue_copy.jpg")
+    return tmp_path
+
+
+def bank(pictures):
+    return [Post(id="r", tokens=["red", "car"], tags=["O", "O"], images=[str(pictures / "red.jpg")]),
+            Post(id="g", tokens=["Kevin", "Durant"], tags=["B-PER", "I-PER"], images=[str(pictures / "green.jpg")]),
+            Post(id="b", tokens=["OKC", "wins"], tags=["B-ORG", "O"], images=[str(pictures / "blue.jpg")]),
+            Post(id="none", tokens=["no", "picture"], tags=["O", "O"])]
+
+
+def test_image_neighbours_are_found_by_pixels_not_words(pictures, tiny_vit_dir):
+    index = PostIndex.build(bank(pictures), key="image", encoder=str(tiny_vit_dir))
+    assert index.meta["count"] == 3 and [b.id for b in index.bank] == ["r", "g", "b"]  # no image, no entry
+    query = Post(id="q", tokens=["red", "car"], images=[str(pictures / "blue_copy.jpg")])  # red's words, blue's pixels
+    (hits,) = index.search([query], k=2)
+    assert index.bank[hits[0][0]].id == "b" and hits[0][1] == pytest.approx(1.0, abs=1e-4)
+    assert index.search([Post(id="q2", tokens=["red", "car"])], k=2) == [[]]  # no image: no image neighbours
+
+
+def test_an_image_index_is_saved_reloaded_and_rebuilt_when_the_images_change(tmp_path, pictures, tiny_vit_dir):
+    posts = bank(pictures)
+    first, reused = cached_index(posts, tmp_path / "idx", "image", str(tiny_vit_dir), log=lambda m: None)
+    again, reused_again = cached_index(posts, tmp_path / "idx", "image", str(tiny_vit_dir), log=lambda m: None)
+    assert not reused and reused_again and np.array_equal(first.vectors, again.vectors)
+    query = Post(id="q", tokens=["x"], images=[str(pictures / "green.jpg")])
+    assert again.bank[again.search([query], k=1)[0][0][0]].id == "g"  # the reloaded index embeds queries too
+    posts[0].images = [str(pictures / "blue_copy.jpg")]
+    _, reused = cached_index(posts, tmp_path / "idx", "image", str(tiny_vit_dir), log=lambda m: None)
+    assert not reused
+
+
+def test_the_image_key_needs_a_vision_model_and_stands_alone(tiny_vit_dir):
+    with pytest.raises(ValueError, match="vision encoder"):
+        make_embedder("image", "minilm-l6")
+    with pytest.raises(ValueError, match="cannot be joined"):
+        make_embedder("text|image", str(tiny_vit_dir))
+
+
+def test_relation_graphs_over_images_take_the_intra_graph_only(pictures, tiny_vit_dir):
+    index = PostIndex.build(bank(pictures), key="image", encoder=str(tiny_vit_dir))
+    with pytest.raises(ValueError, match="inter-modal"):
+        RelationGraphs(index, ["inter", "intra"], k=2, output_dim=8, image_key="image")
+    graphs = RelationGraphs(index, ["intra"], k=2, output_dim=8, image_key="image")
+    query = Post(id="q", tokens=["x"], images=[str(pictures / "blue_copy.jpg")])
+    features = graphs.featurize([query, Post(id="q2", tokens=["y"])])
+    sims = features["graph_sims"][:, 1]  # (b, k) the intra graph
+    assert sims[0, 0] == pytest.approx(1.0, abs=1e-4) and bool(np.isinf(sims[1].numpy()).all())
+    assert graphs(features).tokens.shape == (2, 1, 8)
+
+
+def test_cli_builds_an_image_index_from_a_twitter_file(tmp_path, pictures, tiny_vit_dir):
+    train = tmp_path / "train.txt"
+    train.write_text("IMGID:red\nred\tO\ncar\tO\n\nIMGID:blue\nOKC\tB-ORG\n\nIMGID:gone\nno\tO\n\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(app, ["index", "build", str(train), "--to", str(tmp_path / "idx"), "--key", "image",
+                                 "--images", str(pictures), "--encoder", str(tiny_vit_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["key"] == "image" and report["count"] == 2  # gone.jpg does not exist: not in the bank
+    missing = runner.invoke(app, ["index", "build", str(train), "--to", str(tmp_path / "idx2"), "--key", "image"])
+    assert missing.exit_code == 1 and "vision model" in missing.output
