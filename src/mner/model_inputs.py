@@ -13,13 +13,18 @@ from typing import Any
 from mner.data.post import Post
 
 
+def _key_inputs(key: str) -> list[str]:
+    """A retrieval key's inputs: its visual-text names, and "images" for the image key."""
+    return ["images" if k.strip() == "image" else k.strip() for k in str(key).split("|") if k.strip()]
+
+
 def model_inputs(model_cfg: dict[str, Any]) -> list[str]:
     """The inputs a model's config reads: "text" always, then visual-text fields, "images", "regions"."""
     inputs = ["text"]
     neighbours = model_cfg.get("neighbours") or {}
     if neighbours and model_cfg.get("second_segment") == neighbours.get("field", "neighbours"):
         # the model retrieves its neighbours itself; the post brings what they are looked up by
-        for name in [*str(neighbours.get("key", "text")).split("|"), neighbours.get("append_to")]:
+        for name in [*_key_inputs(neighbours.get("key", "text")), neighbours.get("append_to")]:
             if name and name.strip() not in inputs:
                 inputs.append(name.strip())
     elif model_cfg.get("second_segment"):
@@ -30,8 +35,8 @@ def model_inputs(model_cfg: dict[str, Any]) -> list[str]:
         inputs += [str(f) for f in (visual.get("fields") or ["caption"]) if str(f) not in inputs]
     elif name == "visual.regions.v1":
         inputs.append("regions")
-    elif name == "visual.relation_graph.v1":  # retrieves by the post's caption (and text)
-        inputs += [k for k in str(visual.get("key", "caption")).split("|") if k not in inputs]
+    elif name == "visual.relation_graph.v1":  # retrieves by the post's caption or images (and text)
+        inputs += [k for k in _key_inputs(visual.get("key", "caption")) if k not in inputs]
     elif name:  # every other visual module reads the post's images
         inputs.append("images")
     return inputs

@@ -81,7 +81,34 @@ def test_cli_builds_an_image_index_from_a_twitter_file(tmp_path, pictures, tiny_
     result = runner.invoke(app, ["index", "build", str(train), "--to", str(tmp_path / "idx"), "--key", "image",
                                  "--images", str(pictures), "--encoder", str(tiny_vit_dir), "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output.strip().splitlines()[-1])
+    report = json.loads(result.output[result.output.index('{"format"'):].splitlines()[0])  # after any warnings
     assert report["key"] == "image" and report["count"] == 2  # gone.jpg does not exist: not in the bank
     missing = runner.invoke(app, ["index", "build", str(train), "--to", str(tmp_path / "idx2"), "--key", "image"])
     assert missing.exit_code == 1 and "vision model" in missing.output
+
+
+def test_a_model_with_image_neighbours_trains_saves_loads_and_predicts(tmp_path, pictures, tiny_bert_dir, tiny_vit_dir):
+    import dataclasses
+
+    from mner.checkpoint import from_pretrained
+    from mner.config import load_config
+    from mner.retrieval.neighbours import INDEX_DIR
+    from mner.training.run import train_run
+    from posts_factory import make_posts
+
+    names = ["blue", "blue_copy", "red", "green"]  # posts 0 and 1 (both with entities) share pixels
+    posts = [dataclasses.replace(p, images=[str(pictures / f"{names[i % 4]}.jpg")]) for i, p in enumerate(make_posts(4))]
+    cfg = load_config(None, [f"output_dir={tmp_path / 'run'}", "train.epochs=3", "train.batch_size=4",
+                             "train.patience=0", "model.second_segment=neighbours"])
+    cfg["model"]["encoder"] = {"name": "encoder.hf.v1", "model": str(tiny_bert_dir), "max_length": 64}
+    cfg["model"]["neighbours"] = {"key": "image", "encoder": str(tiny_vit_dir), "k": 1, "none_share": 0.0,
+                                  "cache_dir": str(tmp_path / "index-cache")}
+    train_run(cfg, train_posts=posts, dev_posts=posts, progress_bar=False, log=lambda *_: None)
+    loaded = from_pretrained(tmp_path / "run" / "best")
+    assert loaded.context.index.meta["key"] == "image" and (tmp_path / "run" / "best" / INDEX_DIR).is_dir()
+    loaded.eval()
+    batch = loaded.batch(posts, with_labels=False)
+    # post 0 (blue.jpg) and post 1 (blue's pixels under another name) are each other's nearest image
+    (hits,) = loaded.context.index.search([posts[0]], k=1)
+    assert loaded.context.index.bank[hits[0][0]].id == posts[1].id
+    assert batch.posts[0].visual_text["neighbours"] == loaded.context.serialise(hits) == "Google = ORG ; Apple = ORG ; London = LOC"

@@ -98,6 +98,8 @@ def test_model_inputs_name_what_the_post_must_bring():
     assert model_inputs({"second_segment": "neighbours", "neighbours": {"append_to": "knowledge"}}) == [
         "text", "knowledge"]
     assert model_inputs({"second_segment": "neighbours", "neighbours": {"key": "text|caption"}}) == ["text", "caption"]
+    assert model_inputs({"second_segment": "neighbours", "neighbours": {"key": "image"}}) == ["text", "images"]
+    assert model_inputs({"visual": {"name": "visual.relation_graph.v1", "key": "image"}}) == ["text", "images"]
 
 
 def test_context_coverage_counts_the_entities_each_context_names():
