@@ -108,6 +108,16 @@ def test_cached_index_waits_while_another_process_builds_it(tmp_path, tiny_bert_
     assert reused and index.vectors.shape == (5, 32)
 
 
+def test_embeddings_are_made_on_the_gpu_when_there_is_one(tiny_bert_dir):
+    import torch
+
+    from mner.retrieval.embed import embedding_device
+
+    assert embedding_device(None).type == embedding_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    embedder = SentenceEmbedder(str(tiny_bert_dir), device="cpu")
+    assert next(embedder.model.parameters()).device.type == "cpu" and embedder.embed(["alice"]).dtype == "float32"
+
+
 def test_sentence_embedder_ignores_padding(tiny_bert_dir):
     embedder = SentenceEmbedder(str(tiny_bert_dir), batch_size=2)
     alone = embedder.embed(["alice"])

@@ -18,8 +18,9 @@ IMAGE_KEY = "image"
 
 
 class ImageEmbedder:
-    def __init__(self, encoder: str, max_images: int = 4, batch_size: int = 32):
+    def __init__(self, encoder: str, max_images: int = 4, batch_size: int = 32, device: str | None = None):
         from mner.modules.visual.pixels import PixelEncoder
+        from mner.retrieval.embed import embedding_device
 
         if not encoder or encoder == "minilm-l6":
             raise ValueError("the image key needs a vision encoder (a hub id or local directory of a ViT, "
@@ -29,6 +30,7 @@ class ImageEmbedder:
         # output_dim is unused: only the frozen backbone's pooled features are read
         self.pixels = PixelEncoder.from_name(encoder, tokens="pooled", frozen=True, max_images=max_images,
                                              output_dim=1, encode_batch_size=batch_size)
+        self.pixels.to(embedding_device(device))  # the backbone encodes on its own device
 
     @property
     def dim(self) -> int:
