@@ -82,7 +82,7 @@ def test_cli_builds_an_image_index_from_a_twitter_file(tmp_path, pictures, tiny_
                                  "--images", str(pictures), "--encoder", str(tiny_vit_dir), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output[result.output.index('{"format"'):].splitlines()[0])  # after any warnings
-    assert report["key"] == "image" and report["count"] == 2  # gone.jpg does not exist: not in the bank
+    assert report["key"] == "image" and report["count"] == 2 and report["without_image"] == 1  # gone.jpg is absent
     missing = runner.invoke(app, ["index", "build", str(train), "--to", str(tmp_path / "idx2"), "--key", "image"])
     assert missing.exit_code == 1 and "vision model" in missing.output
 

@@ -63,6 +63,8 @@ def build(
     h = report["hubness"]
     typer.echo(f"{'reused' if reused else 'built'} {to}: {index.meta['count']} posts by {key!r}, "
                f"{index.meta['encoder']}, {index.meta['searched_by']} index, built in {index.meta.get('build_seconds')} s")
+    if index.meta.get("without_image"):
+        typer.echo(f"{index.meta['without_image']} posts had no readable image and are not in the bank")
     typer.echo(f"hubness (k={h['k']}): top 1% of posts fill {h['centred']['top1pct']:.1f}% of neighbour slots "
                f"(uncentred {h['raw']['top1pct']:.1f}%), top 10 posts {h['centred']['top10']:.1f}% "
                f"(uncentred {h['raw']['top10']:.1f}%)")

@@ -8,6 +8,7 @@ bad-image policy) gets a zero row: it does not enter a bank and gets no neighbou
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 IMAGE_KEY = "image"
+log = logging.getLogger(__name__)
 
 
 class ImageEmbedder:
@@ -39,6 +41,22 @@ class ImageEmbedder:
     def embed_posts(self, posts: list[Any], key: str = IMAGE_KEY,
                     progress: Callable[[int], None] | None = None) -> np.ndarray:
         out = np.zeros((len(posts), self.dim), dtype=np.float32)  # (n, D); zero = no usable image
+        # one summary instead of a warning per bad image: a bank over a partial image set meets thousands
+        quiet = logging.getLogger("mner.modules.visual.post_images")
+        level, bad_before = quiet.level, len(self.pixels.bad_images.reasons)
+        quiet.setLevel(logging.ERROR)
+        try:
+            self._embed_into(out, posts, progress)
+        finally:
+            quiet.setLevel(level)
+        reasons = list(self.pixels.bad_images.reasons.items())[bad_before:]
+        if reasons:
+            path, reason = reasons[0]
+            log.warning("%d image(s) of %d posts could not be read and were left out (the first: %s, %s)",
+                        len(reasons), len(posts), path, reason)
+        return out
+
+    def _embed_into(self, out: np.ndarray, posts: list[Any], progress: Callable[[int], None] | None) -> None:
         for start in range(0, len(posts), self.batch_size):
             chunk = posts[start:start + self.batch_size]
             features = self.pixels.featurize(chunk)
@@ -49,4 +67,3 @@ class ImageEmbedder:
             out[start:start + len(chunk)] = (sums / counts.clamp(min=1).unsqueeze(-1)).numpy()
             if progress is not None:
                 progress(len(chunk))
-        return out
