@@ -112,3 +112,13 @@ def test_a_model_with_image_neighbours_trains_saves_loads_and_predicts(tmp_path,
     (hits,) = loaded.context.index.search([posts[0]], k=1)
     assert loaded.context.index.bank[hits[0][0]].id == posts[1].id
     assert batch.posts[0].visual_text["neighbours"] == loaded.context.serialise(hits) == "Google = ORG ; Apple = ORG ; London = LOC"
+
+
+def test_unreadable_images_are_reported_once_in_a_summary(pictures, tiny_vit_dir, caplog):
+    posts = bank(pictures) + [Post(id=f"gone{i}", tokens=["x"], tags=["O"], images=[str(pictures / f"gone{i}.jpg")])
+                              for i in range(3)]
+    with caplog.at_level("WARNING"):
+        index = PostIndex.build(posts, key="image", encoder=str(tiny_vit_dir))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert index.meta["without_image"] == 4 and len(warnings) == 1  # 3 absent files + 1 post without images
+    assert warnings[0].startswith("3 image(s) of 7 posts could not be read")

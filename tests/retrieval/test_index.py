@@ -111,9 +111,7 @@ def test_cached_index_waits_while_another_process_builds_it(tmp_path, tiny_bert_
 def test_embeddings_are_made_on_the_gpu_when_there_is_one(tiny_bert_dir):
     import torch
 
-    from mner.retrieval.embed import embedding_device
-
-    assert embedding_device(None).type == embedding_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert SentenceEmbedder(str(tiny_bert_dir)).device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     embedder = SentenceEmbedder(str(tiny_bert_dir), device="cpu")
     assert next(embedder.model.parameters()).device.type == "cpu" and embedder.embed(["alice"]).dtype == "float32"
 

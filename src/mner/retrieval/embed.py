@@ -26,13 +26,6 @@ def key_text(post: Post, key: str) -> str:
     return " | ".join(p for p in parts if p)
 
 
-def embedding_device(choice: str | None = None) -> torch.device:
-    """`auto` (or None): the GPU when torch sees one, else the CPU; or a device name."""
-    if choice in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(choice)
-
-
 class SentenceEmbedder:
     """Texts -> (n, d) float32 mean-pooled embeddings (padding excluded from the mean)."""
 
@@ -41,6 +34,7 @@ class SentenceEmbedder:
         from transformers import AutoModel, AutoTokenizer
 
         from mner._quiet import quiet_transformers
+        from mner.distributed.context import training_device
         from mner.presets import resolve_model_name
 
         quiet_transformers()
@@ -49,7 +43,7 @@ class SentenceEmbedder:
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         # Why the GPU when there is one: a GPU run otherwise waited on one CPU thread to embed its
         # bank and queries (30-60 s of a 100 s run on the H200); `auto` as train.device is.
-        self.device = embedding_device(device)
+        self.device = training_device(device)
         self.model = AutoModel.from_pretrained(path).eval().to(self.device)
         self.max_length = max_length
         self.batch_size = batch_size

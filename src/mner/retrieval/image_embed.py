@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 class ImageEmbedder:
     def __init__(self, encoder: str, max_images: int = 4, batch_size: int = 32, device: str | None = None):
+        from mner.distributed.context import training_device
         from mner.modules.visual.pixels import PixelEncoder
-        from mner.retrieval.embed import embedding_device
 
         if not encoder or encoder == "minilm-l6":
             raise ValueError("the image key needs a vision encoder (a hub id or local directory of a ViT, "
@@ -32,7 +32,8 @@ class ImageEmbedder:
         # output_dim is unused: only the frozen backbone's pooled features are read
         self.pixels = PixelEncoder.from_name(encoder, tokens="pooled", frozen=True, max_images=max_images,
                                              output_dim=1, encode_batch_size=batch_size)
-        self.pixels.to(embedding_device(device))  # the backbone encodes on its own device
+        self.pixels.to(training_device(device))  # the backbone encodes on its own device
+        self.pixels.bad_images.warn_each = False  # embed_posts reports one summary instead
 
     @property
     def dim(self) -> int:
@@ -41,22 +42,7 @@ class ImageEmbedder:
     def embed_posts(self, posts: list[Any], key: str = IMAGE_KEY,
                     progress: Callable[[int], None] | None = None) -> np.ndarray:
         out = np.zeros((len(posts), self.dim), dtype=np.float32)  # (n, D); zero = no usable image
-        # one summary instead of a warning per bad image: a bank over a partial image set meets thousands
-        quiet = logging.getLogger("mner.modules.visual.post_images")
-        level, bad_before = quiet.level, len(self.pixels.bad_images.reasons)
-        quiet.setLevel(logging.ERROR)
-        try:
-            self._embed_into(out, posts, progress)
-        finally:
-            quiet.setLevel(level)
-        reasons = list(self.pixels.bad_images.reasons.items())[bad_before:]
-        if reasons:
-            path, reason = reasons[0]
-            log.warning("%d image(s) of %d posts could not be read and were left out (the first: %s, %s)",
-                        len(reasons), len(posts), path, reason)
-        return out
-
-    def _embed_into(self, out: np.ndarray, posts: list[Any], progress: Callable[[int], None] | None) -> None:
+        bad_before = len(self.pixels.bad_images.reasons)
         for start in range(0, len(posts), self.batch_size):
             chunk = posts[start:start + self.batch_size]
             features = self.pixels.featurize(chunk)
@@ -67,3 +53,14 @@ class ImageEmbedder:
             out[start:start + len(chunk)] = (sums / counts.clamp(min=1).unsqueeze(-1)).numpy()
             if progress is not None:
                 progress(len(chunk))
+        reasons = list(self.pixels.bad_images.reasons.items())[bad_before:]
+        if reasons:  # one summary: a bank over a partial image set meets thousands of bad images
+            path, reason = reasons[0]
+            log.warning("%d image(s) of %d posts could not be read and were left out (the first: %s, %s)",
+                        len(reasons), len(posts), path, reason)
+        return out
+
+
+def with_image(vectors: np.ndarray) -> np.ndarray:
+    """(n,) bool: the rows of `embed_posts` whose post had a readable image (the others are zero)."""
+    return np.any(vectors != 0, axis=1)

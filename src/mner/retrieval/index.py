@@ -29,7 +29,7 @@ import numpy as np
 
 from mner.data.post import Post
 from mner.retrieval.embed import SentenceEmbedder, key_text
-from mner.retrieval.image_embed import IMAGE_KEY, ImageEmbedder
+from mner.retrieval.image_embed import IMAGE_KEY, ImageEmbedder, with_image
 
 KINDS = ("flat", "hnsw", "ivf", "auto")
 APPROXIMATE_FROM = 100_000  # "auto": exact search below this many posts, HNSW above
@@ -133,7 +133,7 @@ class PostIndex:
         vectors = embedder.embed_posts(posts, key, progress)  # (n, d)
         left_out = 0
         if key == IMAGE_KEY:  # a post with no usable image has nothing to be found by
-            found = np.any(vectors != 0, axis=1)
+            found = with_image(vectors)
             if not found.any():
                 raise ValueError("an image index needs posts with readable images: none of the posts has one")
             posts, vectors = [p for p, f in zip(posts, found) if f], vectors[found]
@@ -172,7 +172,7 @@ class PostIndex:
         extra = max((len(e) for e in excluded), default=0)
         scores, rows = self.index.search(self.keys(vectors), min(k + extra, len(self.bank)))  # (q, k')
         hits = []
-        unfindable = ~np.any(vectors != 0, axis=1) if self.meta.get("key") == IMAGE_KEY else np.zeros(len(posts), bool)
+        unfindable = ~with_image(vectors) if self.meta.get("key") == IMAGE_KEY else np.zeros(len(posts), bool)
         for q, (srow, irow) in enumerate(zip(scores, rows)):
             kept = [(int(i), float(s)) for s, i in zip(srow, irow) if i >= 0 and int(i) not in excluded[q]]
             hits.append([] if unfindable[q] else kept[:k])  # a post without an image has no image neighbours

@@ -50,6 +50,7 @@ class BadImageLog:
     bad: int = 0  # every time a bad image was met (once per featurize call)
     over_limit: int = 0  # usable images beyond max_images
     reasons: dict[str, str] = field(default_factory=dict)
+    warn_each: bool = True  # False: the caller reports a summary (a bank over thousands of absent images)
 
     def __post_init__(self) -> None:
         if self.policy not in BAD_IMAGE_POLICIES:
@@ -61,7 +62,8 @@ class BadImageLog:
         self.bad += 1
         if str(ref.path) not in self.reasons:
             self.reasons[str(ref.path)] = error.reason
-            log.warning("post %r: image %s left out (%s)", ref.post_id, ref.path, error.reason)
+            if self.warn_each:
+                log.warning("post %r: image %s left out (%s)", ref.post_id, ref.path, error.reason)
 
     def to_dict(self) -> dict[str, Any]:
         return {"policy": self.policy, "bad": self.bad, "over_limit": self.over_limit,
