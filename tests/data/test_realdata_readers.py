@@ -73,6 +73,14 @@ def test_captions_and_knowledge_attach_to_twitter2017_valid(shared: Path) -> Non
     assert first.visual_text["caption"]
 
 
+def test_gmner_posts_find_their_knowledge_in_the_four_pgim_files(shared: Path) -> None:
+    # Twitter-GMNER's posts are Twitter-2015's and -2017's: PGIM's files, read as one table, cover them all.
+    files = sorted((shared / "knowledge").glob("pgim_chatgpt_*.jsonl"))
+    assert len(files) == 4
+    posts = read_posts(shared / "twitter_gmner" / "dev.txt")
+    assert attach_visual_text(posts, files, "knowledge") == len(posts) == 1059
+
+
 def test_owl_captions_span_lines(shared: Path) -> None:
     texts = read_visual_text(shared / "captions" / "owl_twitter_gmner.txt")
     assert len(texts) == 6028

@@ -8,7 +8,8 @@ import pytest
 
 from mner.data.errors import DataFormatError
 from mner.data.post import Post
-from mner.data.readers import attach_visual_text, read_posts, read_visual_text
+from mner.data.loading import load_posts
+from mner.data.readers import attach_visual_text, read_posts, read_visual_text, read_visual_texts
 
 
 def test_blip2_splits_on_the_first_separator_and_strips_the_extension(fixtures: Path) -> None:
@@ -78,3 +79,20 @@ def test_undetectable_visual_text_asks_for_format(tmp_path: Path) -> None:
     path.write_text("just some words\n")
     with pytest.raises(DataFormatError, match="format="):
         read_visual_text(path)
+
+
+def test_several_files_read_as_one_table(tmp_path: Path, fixtures: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text('{"image_id": "1001", "text": "from a"}\n{"image_id": "7", "text": "shared"}\n')
+    second.write_text('{"image_id": "1002", "text": "from b"}\n{"image_id": "7", "text": "shared"}\n')
+    assert read_visual_texts([first, second]) == {"1001": "from a", "7": "shared", "1002": "from b"}
+    posts = load_posts(fixtures / "twitter.txt", visual_text={"knowledge": [first, second]})
+    assert [p.visual_text.get("knowledge") for p in posts[:2]] == ["from a", "from b"]
+
+
+def test_an_id_with_two_texts_in_two_files_names_both(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text('{"image_id": "7", "text": "one"}\n')
+    second.write_text('{"image_id": "7", "text": "two"}\n')
+    with pytest.raises(DataFormatError, match=rf"^{second}: image id '7' has a different text in {first}"):
+        read_visual_texts([first, second])

@@ -58,6 +58,18 @@ def test_evaluate_table_and_bad_inputs(trained_run):
     assert missing.exit_code == 1 and "no mner model" in missing.output
 
 
+def test_evaluate_reads_every_repeated_knowledge_file(trained_run, tmp_path):
+    args = ["evaluate", str(trained_run / "run"), "--data", str(trained_run / "dev.jsonl"), "--json"]
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text('{"image_id": "p0", "text": "one"}\n')
+    second.write_text('{"image_id": "p0", "text": "two"}\n')
+    ok = CliRunner().invoke(app, args + ["--knowledge", str(first)])
+    assert ok.exit_code == 0, ok.output
+    clash = CliRunner().invoke(app, args + ["--knowledge", str(first), "--knowledge", str(second)])
+    assert clash.exit_code == 1
+    assert f"{second}: image id 'p0' has a different text in {first}" in clash.output.replace("\n", "")
+
+
 def test_predict_one_post(trained_run):
     result = CliRunner().invoke(app, ["predict", str(trained_run / "run"), "Alice Smith wins in Paris"])
     assert result.exit_code == 0, result.output

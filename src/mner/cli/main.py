@@ -59,8 +59,10 @@ def evaluate(
     run_dir: Path = typer.Argument(..., help="Run folder, model directory or export (int8, ONNX)."),
     data: Path = typer.Option(..., "--data", help="Labelled posts to score."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Input format (default: auto-detect)."),
-    captions: Optional[Path] = typer.Option(None, "--captions", help="Caption file attached as visual text."),
-    knowledge: Optional[Path] = typer.Option(None, "--knowledge", help="Knowledge file attached as visual text."),
+    captions: Optional[list[Path]] = typer.Option(None, "--captions", help="Caption file attached as visual "
+                                                  "text (repeat the flag to read several as one)."),
+    knowledge: Optional[list[Path]] = typer.Option(None, "--knowledge", help="Knowledge file attached as visual "
+                                                   "text (repeat the flag to read several as one)."),
     images: Optional[Path] = typer.Option(None, "--images", help="Folder holding the posts' images."),
     regions: Optional[Path] = typer.Option(None, "--regions", help="Folder of VinVL <image>.npz region files."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -78,8 +80,8 @@ def evaluate(
     show_calibration_progress()
     try:
         tagger = load_tagger(run_dir, precision=precision)
-        posts = load_posts(data, fmt, images_dir=images, visual_text={"caption": captions, "knowledge": knowledge},
-                           regions_dir=regions)
+        posts = load_posts(data, fmt, images_dir=images, regions_dir=regions,
+                           visual_text={"caption": captions or None, "knowledge": knowledge or None})
         if ablate:
             from mner.ablations import ablate as ablate_posts
 

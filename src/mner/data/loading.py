@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import Optional
 
@@ -13,9 +13,10 @@ PathLikeStr = str | PathLike[str]
 
 def load_posts(path: PathLikeStr, fmt: str | None = None, *, images_dir: Optional[PathLikeStr] = None,
                type_map: Mapping[str, str] | None = None,
-               visual_text: Mapping[str, Optional[PathLikeStr]] | None = None,
+               visual_text: Mapping[str, PathLikeStr | Sequence[PathLikeStr] | None] | None = None,
                regions_dir: Optional[PathLikeStr] = None, regions_top_k: int | None = None) -> list[Post]:
-    """Posts of `path` with visual text attached by name (`{"caption": file}`) and,
+    """Posts of `path` with visual text attached by name (`{"caption": file}`, or a list of files
+    read as one table: `{"knowledge": [t15_train, t17_train]}`) and,
     given `regions_dir`, VinVL regions (one `<image>.npz` per image, best `regions_top_k`)."""
     from mner.data.readers import attach_regions, attach_visual_text, read_posts
 

@@ -30,7 +30,7 @@ from mner.data.readers.jsonl import read_jsonl, write_jsonl
 from mner.data.readers.mner_mi import read_mner_mi
 from mner.data.readers.regions import attach_regions, read_vinvl
 from mner.data.readers.twitter import read_twitter, write_twitter
-from mner.data.readers.visual_text import VISUAL_TEXT_JOIN, attach_visual_text, read_visual_text
+from mner.data.readers.visual_text import VISUAL_TEXT_JOIN, attach_visual_text, read_visual_text, read_visual_texts
 
 READERS: dict[str, Callable[..., list[Post]]] = {
     "twitter": read_twitter,
@@ -85,5 +85,6 @@ __all__ = [
     "read_posts",
     "read_vinvl",
     "read_visual_text",
+    "read_visual_texts",
     "write_posts",
 ]

@@ -22,7 +22,7 @@ images has a text, the post id itself is tried, for files keyed by post
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 
 from mner.data.errors import DataFormatError
@@ -140,6 +140,24 @@ def read_visual_text(
     return VISUAL_TEXT_READERS[format](path, report or raise_problems(path))
 
 
+def read_visual_texts(paths: Iterable[str | PathLike[str]]) -> dict[str, str]:
+    """Several visual-text files as one table, e.g. the knowledge files of every split a post set
+    was drawn from (Twitter-GMNER's posts come from Twitter-2015's and Twitter-2017's splits).
+
+    An id in two files with the same text is fine; with different texts it is an error naming
+    both files, because which one the post should read is the user's call, not ours.
+    """
+    merged: dict[str, str] = {}
+    source: dict[str, str] = {}
+    for path in paths:
+        for key, text in read_visual_text(path).items():
+            if key in merged and merged[key] != text:
+                raise DataFormatError(path, None, f"image id {key!r} has a different text in {source[key]}")
+            if key not in merged:
+                merged[key], source[key] = text, os.fspath(path)
+    return merged
+
+
 def text_for_post(post: Post, texts: Mapping[str, str]) -> str | None:
     """The post's texts in image order joined by " | ", else the text under its id, else None."""
     found = [texts[key] for key in (image_id(img) for img in post.images) if texts.get(key)]
@@ -149,11 +167,16 @@ def text_for_post(post: Post, texts: Mapping[str, str]) -> str | None:
 
 
 def attach_visual_text(
-    posts: Iterable[Post], path_or_mapping: str | PathLike[str] | Mapping[str, str], name: str
+    posts: Iterable[Post],
+    path_or_mapping: str | PathLike[str] | Sequence[str | PathLike[str]] | Mapping[str, str],
+    name: str,
 ) -> int:
-    """Store each post's text under ``visual_text[name]``; returns how many posts got one."""
+    """Store each post's text under ``visual_text[name]``; returns how many posts got one.
+    A list of paths is read as one table (`read_visual_texts`)."""
     if isinstance(path_or_mapping, Mapping):
         texts: Mapping[str, str] = path_or_mapping
+    elif isinstance(path_or_mapping, (list, tuple)):
+        texts = read_visual_texts(path_or_mapping)
     else:
         texts = read_visual_text(path_or_mapping)
     attached = 0
