@@ -131,18 +131,16 @@ class PostIndex:
         digest = posts_digest(posts, key, encoder)  # of what it was given: the cache compares that
         started = time.perf_counter()
         vectors = embedder.embed_posts(posts, key, progress)  # (n, d)
-        left_out = 0
+        key_meta: dict[str, Any] = {}
         if key == IMAGE_KEY:  # a post with no usable image has nothing to be found by
             found = with_image(vectors)
             if not found.any():
                 raise ValueError("an image index needs posts with readable images: none of the posts has one")
             posts, vectors = [p for p, f in zip(posts, found) if f], vectors[found]
-            left_out = int((~found).sum())
+            key_meta["without_image"] = int((~found).sum())  # posts given without a readable image: not in the bank
         meta = {"format": FORMAT_VERSION, "encoder": encoder, "key": key, "kind": kind, "centred": centred,
                 "searched_by": resolved_kind(kind, len(posts)), "count": len(posts), "dim": int(vectors.shape[1]), "digest": digest,
-                "embed_seconds": round(time.perf_counter() - started, 2)}
-        if key == IMAGE_KEY:
-            meta["without_image"] = left_out  # posts given that had no readable image: not in the bank
+                "embed_seconds": round(time.perf_counter() - started, 2), **key_meta}
         index = cls([BankPost.of(p) for p in posts], vectors, meta, embedder)
         index.meta["build_seconds"] = round(time.perf_counter() - started, 2)
         return index
