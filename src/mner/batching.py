@@ -9,6 +9,7 @@ import torch
 
 from mner.data.post import Post
 from mner.modules.word_shape import shape_ids
+from mner.second_segment import second_texts
 
 
 @dataclass
@@ -34,16 +35,17 @@ class Batch:
 
 
 def make_batch(encoder: Any, posts: list[Post], label_index: dict[str, int] | None = None,
-               second_segment: str | None = None, visual: Any | None = None, grounding: Any | None = None) -> Batch:
+               second_segment: str | list[str] | None = None, visual: Any | None = None, grounding: Any | None = None) -> Batch:
     """Tensors for `posts`; labels only when `label_index` is given and posts carry tags.
 
-    `second_segment` names a `visual_text` entry (e.g. "caption") appended as a
-    second encoder segment (context fusion); posts without it get none.
+    `second_segment` names a `visual_text` entry (e.g. "caption"), or several
+    (mner.second_segment), appended as a second encoder segment (context fusion);
+    posts without it get none.
     """
     if any(not p.tokens for p in posts):
         raise ValueError("empty posts cannot be batched; filter them first (they have no entities)")
     token_lists = [p.tokens for p in posts]
-    second = [p.visual_text.get(second_segment) for p in posts] if second_segment else None
+    second = second_texts(encoder, posts, second_segment)
     features = encoder.featurize(token_lists, second)
     shapes = shape_ids(token_lists)  # (b, w)
     mask = shapes > 0  # (b, w)

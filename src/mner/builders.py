@@ -20,6 +20,7 @@ from mner.modules.heads.crf import CrfHead
 from mner.modules.heads.softmax import SoftmaxHead
 from mner.modules.word_shape import WordShapeEmbedding
 from mner.presets import resolve_model_name
+from mner.second_segment import segment_fields
 
 ENCODERS = ("encoder.hf.v1", "encoder.bilstm.v1", "encoder.hf_decoder.v1")
 HEADS = ("head.crf.v1", "head.softmax.v1")
@@ -138,6 +139,7 @@ def build_model(model_cfg: dict[str, Any], labels: list[str], train_posts: list[
         from mner.builders_retrieval import build_knn
 
         knn = build_knn(model_cfg["knn"], saved_dir)
+    segment_fields(model_cfg.get("second_segment"))  # a malformed value fails here, before any training
     model = MnerModel(encoder, head, labels, word_shape, float(model_cfg.get("dropout", 0.1)),
                       model_cfg.get("second_segment"), visual, fusion, prompt, grounding=grounding, context=context,
                       knn=knn)

@@ -10,6 +10,7 @@ from mner.data.post import Post
 from mner.data.tags import parse_tag
 from mner.metrics import entity_scores, token_macro_f1
 from mner.precision import precision_context
+from mner.second_segment import second_texts
 
 
 def predict_tags(model: Any, posts: list[Post], batch_size: int = 64,
@@ -67,9 +68,8 @@ def encoder_lengths(model: Any, posts: list[Post]) -> list[int]:
     featurizer = getattr(getattr(model, "text_encoder", None), "featurizer", None)
     if featurizer is None or not hasattr(featurizer, "encoded_length"):
         return [len(p.tokens) for p in posts]
-    second = getattr(model, "second_segment", None)
-    return [featurizer.encoded_length(p.tokens, (p.visual_text or {}).get(second) if second else None)
-            for p in posts]
+    second = second_texts(featurizer, posts, getattr(model, "second_segment", None)) or [None] * len(posts)
+    return [featurizer.encoded_length(p.tokens, text) for p, text in zip(posts, second)]
 
 
 def subword_tags(tags: list[str], counts: list[int]) -> list[str]:

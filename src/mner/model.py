@@ -20,7 +20,7 @@ from mner.modules.word_shape import WordShapeEmbedding
 class MnerModel(nn.Module):
     def __init__(self, text_encoder: nn.Module, head: nn.Module, labels: list[str],
                  word_shape: WordShapeEmbedding | None = None, dropout: float = 0.1,
-                 second_segment: str | None = None, visual: nn.Module | None = None,
+                 second_segment: str | list[str] | None = None, visual: nn.Module | None = None,
                  fusion: nn.Module | None = None, prompt: nn.Module | None = None,
                  grounding: nn.Module | None = None, context: Any | None = None, knn: Any | None = None):
         super().__init__()

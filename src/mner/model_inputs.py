@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mner.data.post import Post
+from mner.second_segment import segment_fields
 
 
 def _key_inputs(key: str) -> list[str]:
@@ -22,13 +23,14 @@ def model_inputs(model_cfg: dict[str, Any]) -> list[str]:
     """The inputs a model's config reads: "text" always, then visual-text fields, "images", "regions"."""
     inputs = ["text"]
     neighbours = model_cfg.get("neighbours") or {}
-    if neighbours and model_cfg.get("second_segment") == neighbours.get("field", "neighbours"):
-        # the model retrieves its neighbours itself; the post brings what they are looked up by
-        for name in [*_key_inputs(neighbours.get("key", "text")), neighbours.get("append_to")]:
+    for field in segment_fields(model_cfg.get("second_segment")):
+        names = [field]
+        if neighbours and field == neighbours.get("field", "neighbours"):
+            # the model retrieves its neighbours itself; the post brings what they are looked up by
+            names = [*_key_inputs(neighbours.get("key", "text")), neighbours.get("append_to")]
+        for name in names:
             if name and name.strip() not in inputs:
                 inputs.append(name.strip())
-    elif model_cfg.get("second_segment"):
-        inputs.append(str(model_cfg["second_segment"]))
     visual = model_cfg.get("visual") or {}
     name = visual.get("name")
     if name == "visual.caption.v1":

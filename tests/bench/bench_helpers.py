@@ -9,7 +9,7 @@ import torch
 LABELS = ["O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
 
 
-def save_tiny_model(directory: Path, encoder_dir: Path, pooling: str = "first", second_segment: str | None = None,
+def save_tiny_model(directory: Path, encoder_dir: Path, pooling: str = "first", second_segment: str | list[str] | None = None,
                     word_shape_dim: int = 16) -> Path:
     """An untrained (random) tiny mner model saved as a model directory: enough to compare runtimes."""
     from mner.builders import build_model

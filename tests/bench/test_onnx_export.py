@@ -28,7 +28,7 @@ def _spans(entity_lists):
     return [[(e.start, e.end, e.type) for e in entities] for entities in entity_lists]
 
 
-@pytest.mark.parametrize("pooling,second", [("first", None), ("mean", "caption")])
+@pytest.mark.parametrize("pooling,second", [("first", None), ("mean", "caption"), ("first", ["caption", "knowledge"])])
 def test_onnx_spans_equal_torch_spans(tiny_bert_dir, tmp_path, pooling, second):
     source = save_tiny_model(tmp_path / "model", tiny_bert_dir, pooling, second)
     output = export_model(source, "onnx", tmp_path / "model-onnx")
@@ -37,6 +37,9 @@ def test_onnx_spans_equal_torch_spans(tiny_bert_dir, tmp_path, pooling, second):
     torch_tagger, onnx_tagger = Tagger.load(source), load_tagger(output)
     assert isinstance(onnx_tagger, OnnxTagger)
     posts = _posts()
+    if isinstance(second, list):  # some posts read both fields joined, some one of them
+        posts[1].visual_text["knowledge"] = "google is a company and apple is one too in california"
+        posts[2].visual_text = {"knowledge": "bob is a name"}
     expected, got = torch_tagger.predict_many(posts), onnx_tagger.predict_many(posts)
     assert _spans(got) == _spans(expected)
     assert sum(map(len, expected)) > 0  # the comparison is not vacuous

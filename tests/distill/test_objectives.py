@@ -64,7 +64,7 @@ def test_build_objective_reads_the_config():
     posts = make_posts(2)
     cfg = load_config(None, ["train.cross_view={weight: 0.5}", "model.second_segment=caption"])
     _, objective = build_objective(cfg, posts, [], log=lambda *_: None)
-    assert isinstance(objective, CrossViewObjective) and objective.field == "caption" and objective.weight == 0.5
+    assert isinstance(objective, CrossViewObjective) and objective.fields == ["caption"] and objective.weight == 0.5
     with pytest.raises(ValueError, match="needs a visual-text field"):
         build_objective(load_config(None, ["train.cross_view={weight: 1}"]), posts, [])
     with pytest.raises(ValueError, match="direction"):

@@ -11,6 +11,7 @@ from mner.builders_visual import VISUALS
 from mner.config import load_config
 from mner.experiments import load_grid
 from mner.modules.fusion.registry import FUSIONS
+from mner.second_segment import segment_fields
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -28,8 +29,9 @@ def _check(cfg: dict, where: str) -> None:
     if neighbours:  # the model makes its second segment from retrieved training posts
         for name in [*str(neighbours.get("key", "text")).split("|"), neighbours.get("append_to")]:
             assert name in (None, "text") or name in cfg["data"]["visual_text"], f"{where}: no data for {name!r}"
-    elif model.get("second_segment"):
-        assert model["second_segment"] in cfg["data"]["visual_text"], where
+    else:
+        for field in segment_fields(model.get("second_segment")):
+            assert field in cfg["data"]["visual_text"], f"{where}: no data for {field!r}"
     assert cfg["train"]["precision"] in ("fp32", "bf16"), where
 
 

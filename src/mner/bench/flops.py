@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mner.data.post import Post
+from mner.second_segment import second_texts
 
 
 @dataclass(frozen=True)
@@ -97,14 +98,14 @@ def mean_post_flops(shape: EncoderShape, rows_per_post: list[list[int]], words_p
     return total.scaled(1.0 / len(rows_per_post))
 
 
-def mner_rows(featurizer: Any, posts: list[Post], second_segment: str | None = None) -> list[list[int]]:
+def mner_rows(featurizer: Any, posts: list[Post], second_segment: str | list[str] | None = None) -> list[list[int]]:
     """Subword count of each encoder row of each post, exactly as the model's featurizer builds them.
 
     One post per call so rows map to posts; analysis only, never on a timed path.
     """
     rows = []
     for post in posts:
-        second = [post.visual_text.get(second_segment)] if second_segment else None
+        second = second_texts(featurizer, [post], second_segment)
         mask = featurizer([post.tokens], second)["attention_mask"]  # (r, s)
         rows.append([int(n) for n in mask.sum(1).tolist()])
     return rows

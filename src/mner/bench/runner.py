@@ -36,6 +36,7 @@ from mner.bench.hardware import machine_description, measure_ceilings
 from mner.bench.report import BF16_NOTE, FLOPS_NOTE, FP32_NOTE, MEMORY_NOTE, SYSTEM_KEYS, render_markdown
 from mner.bench.speed import PeakRss, measure_speed, size_mb, time_split
 from mner.data.post import Post
+from mner.second_segment import segment_fields
 
 MARKER = ".mner-bench"  # OUTPUT_DIR was written by mner bench: its system folders may be replaced
 TRAINED_DIRS = ("peer", "mner-text", "mner-mm")
@@ -172,7 +173,7 @@ def _describe(cfg: dict[str, Any]) -> str:
     if model.get("word_shape_dim"):
         parts.append("word shape")
     if model.get("second_segment"):
-        parts.append(f"{model['second_segment']} as 2nd segment")
+        parts.append(f"{' + '.join(segment_fields(model['second_segment']))} as 2nd segment")
     if model.get("visual"):
         parts.append(f"{model['visual']['name']} + {(model.get('fusion') or {}).get('name', 'fusion')}")
     parts.append(model["head"]["name"].split(".")[1].upper())

@@ -64,6 +64,7 @@ from torch import nn
 from mner.batching import Batch, make_batch
 from mner.data.post import Post
 from mner.model_files import ModelFileError, load_state_checked, read_json_file, read_json_object, read_safetensors
+from mner.second_segment import segment_fields
 from mner.predict import Tagger
 
 FORMAT = "mner.onnx.v1"
@@ -125,7 +126,7 @@ def _example_posts(model: Any) -> list[Post]:
     # two lengths so padding is traced; a second segment when the model reads one; a made-up word that
     # any subword vocabulary splits, so mean pooling traces its multi-piece branch (a branch on a
     # shape is fixed at trace time; the mean over one piece is that piece, so k = 1 inputs still work)
-    second = {model.second_segment: "a photo of a city"} if model.second_segment else {}
+    second = {field: "a photo of a city" for field in segment_fields(model.second_segment)}
     return [Post(id="a", tokens=["new", "york", "qxzvkwj", "wins", "the", "game"], visual_text=second),
             Post(id="b", tokens=["paris"], visual_text=second)]
 

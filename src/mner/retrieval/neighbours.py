@@ -25,6 +25,7 @@ import torch
 from mner.data.post import Post
 from mner.data.tags import bio_to_spans
 from mner.retrieval.index import BankPost, PostIndex
+from mner.second_segment import capped
 
 INDEX_DIR = "retrieval_index"  # inside a saved model directory
 ENTITY_SEP = " ; "
@@ -34,19 +35,6 @@ NEIGHBOUR_SEP = " | "
 def entity_strings(bank_post: BankPost) -> list[str]:
     """`Kevin Durant = PER` for each gold entity of a neighbour."""
     return [f"{' '.join(bank_post.tokens[s:e])} = {t}" for s, e, t in bio_to_spans(bank_post.tags)]
-
-
-def capped(words: list[str], cap: int | None, count_pieces: Callable[[str], int]) -> list[str]:
-    """The longest prefix of `words` that fits in `cap` subwords."""
-    if cap is None:
-        return words
-    kept, used = [], 0
-    for w in words:
-        used += count_pieces(w)
-        if used > cap:
-            break
-        kept.append(w)
-    return kept
 
 
 class NeighbourContext:

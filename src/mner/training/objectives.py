@@ -24,6 +24,7 @@ from typing import Any, Callable
 import torch
 
 from mner.data.post import Post
+from mner.second_segment import segment_fields
 
 DIRECTIONS = ("to_text", "both")
 
@@ -51,17 +52,17 @@ class CrossViewObjective:
     it, ITA's choice); `"both"` adds the reverse term, so the views meet halfway.
     """
 
-    def __init__(self, field: str, weight: float = 1.0, direction: str = "to_text"):
+    def __init__(self, field: str | list[str], weight: float = 1.0, direction: str = "to_text"):
         if direction not in DIRECTIONS:
             raise ValueError(f"train.cross_view.direction must be one of {DIRECTIONS}, not {direction!r}")
-        self.field, self.weight, self.direction = field, float(weight), direction
+        self.fields, self.weight, self.direction = segment_fields(field), float(weight), direction
 
     def __call__(self, model: Any, posts: list[Post]) -> torch.Tensor:
         full = model.batch(posts)
         full_emissions = model.emissions(full)  # (b, w, L)
         loss = model.head.loss(full_emissions, full.labels, full.mask)
         # posts without the field read the same either way: a second view of them adds nothing
-        rows = [i for i, p in enumerate(posts) if (p.visual_text or {}).get(self.field)]
+        rows = [i for i, p in enumerate(posts) if any((p.visual_text or {}).get(f) for f in self.fields)]
         if not rows:
             return loss
         text = model.batch([without_visual_text(posts[i]) for i in rows])
