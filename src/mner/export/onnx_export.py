@@ -64,8 +64,8 @@ from torch import nn
 from mner.batching import Batch, make_batch
 from mner.data.post import Post
 from mner.model_files import ModelFileError, load_state_checked, read_json_file, read_json_object, read_safetensors
-from mner.second_segment import segment_fields
 from mner.predict import Tagger
+from mner.second_segment import segment_fields
 
 FORMAT = "mner.onnx.v1"
 OPSET = 17  # LayerNormalization is a single op from 17 on
