@@ -4,6 +4,9 @@
     python scripts/context_coverage.py --index runs/idx-t17-text --data ../shared/data/twitter2017/valid.txt \
         --knowledge ../shared/data/knowledge/pgim_chatgpt_twitter2017_valid.jsonl
 
+An index keyed by caption or knowledge (`mner index build ... --key caption --captions F`) is
+queried with the scored posts' own caption (`--captions`) or knowledge (`--knowledge`).
+
 For every gold entity of the scored posts: is its name (lower-cased words), with its type, among
 the gold entities of the post's k nearest training posts (what `context.neighbours.v1` writes),
 and is its name in the post's knowledge text. A context that never names an entity can only
@@ -19,15 +22,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", required=True, help="an `mner index build` directory over the training posts")
     parser.add_argument("--data", required=True, help="labelled posts (e.g. dev)")
-    parser.add_argument("--knowledge", help="knowledge JSONL for those posts")
+    parser.add_argument("--knowledge", help="knowledge JSONL for those posts (also the query of a knowledge index)")
+    parser.add_argument("--captions", help="captions for those posts (the query of a caption index)")
     parser.add_argument("--k", type=int, default=3, help="neighbours per post (the grid's 3)")
     args = parser.parse_args()
 
     from mner.data.readers import read_posts, read_visual_text
+    from mner.data.readers.visual_text import attach_visual_text
     from mner.retrieval.index import PostIndex
 
     posts = read_posts(args.data)
     knowledge = read_visual_text(args.knowledge) if args.knowledge else None
+    if knowledge is not None:  # an index keyed by knowledge or caption is queried with the post's own
+        attach_visual_text(posts, knowledge, "knowledge")
+    if args.captions:
+        attach_visual_text(posts, args.captions, "caption")
     counts = coverage(PostIndex.load(args.index), posts, knowledge, args.k)
     total = counts["entities"]
     if not total:

@@ -117,6 +117,9 @@ class Post:
     regions: list[Region] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     source: SourceRef | None = None
+    # False: the entities come from an MNER-only source (`data.extra_train`) and say nothing about the
+    # image, so a grounding head must not read their empty boxes as "not groundable". Not serialised.
+    grounding_annotated: bool = True
 
     def __post_init__(self) -> None:
         if self.tags is not None and len(self.tags) != len(self.tokens):

@@ -61,6 +61,9 @@ class GroundingHead(nn.Module):
         features["region_boxes"] = boxes
         spans = [[(e.start, e.end, e.type) for e in p.entities] for p in posts]
         features.update(self.span_tensors(spans))
+        for i, post in enumerate(posts):
+            if not post.grounding_annotated:  # an MNER-only post: its spans teach the grounding nothing
+                features["span_mask"][i] = False
         e = features["span_index"].shape[1]
         groundable = torch.zeros(len(posts), e)  # (b, e)
         target = torch.zeros(len(posts), e, k)  # (b, e, k)

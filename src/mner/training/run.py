@@ -24,6 +24,7 @@ from mner.builders import build_model
 from mner.checkpoint import atomic_write_text, recover_directory, save_pretrained
 from mner.config import config_differences
 from mner.crash_points import crash_point
+from mner.data.extra_train import load_extra_train
 from mner.data.post import Post
 from mner.data.tags import bio_labels, entity_types, repair_bio
 from mner.distributed.context import ProcessContext, launcher_precision, process_context
@@ -145,6 +146,8 @@ def _train_in_context(config: dict[str, Any], resume: bool, progress_bar: bool, 
     dev = dev_posts if dev_posts is not None else load_split(config["data"], "dev")
     if config["data"].get("max_train_posts"):
         train = train[: int(config["data"]["max_train_posts"])]
+    if config["data"].get("extra_train"):  # labelled posts of other files, never a dev or excluded post
+        train = train + load_extra_train(config["data"], train, dev, log)
     train = well_formed_targets(train)
     skipped = sum(1 for p in train if not p.tokens)
     train = [p for p in train if p.tokens]
