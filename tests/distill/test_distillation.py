@@ -66,10 +66,14 @@ def test_unlabelled_posts_are_tagged_by_the_teacher_and_dev_repeats_dropped(tmp_
     new = make_posts(4, prefix="n")
     for p in new:
         p.tokens[-1] = "city"  # unseen words, so kept
-    _write_jsonl(path, [dataclasses.replace(p, tags=["O"] * len(p.tokens), entities=[]) for p in new])
-    posts, objective = prepare_distillation(cfg, train, dev, lambda *_: None)
+    renamed_dev = dataclasses.replace(new[0], id=dev[0].id, tokens=new[0].tokens + ["again"], tags=None)
+    _write_jsonl(path, [dataclasses.replace(p, tags=["O"] * len(p.tokens), entities=[]) for p in new]
+                 + [renamed_dev])  # a dev post under other words (another release's tokenisation)
+    logged = []
+    posts, objective = prepare_distillation(cfg, train, dev, logged.append)
     added = posts[2:]
     assert len(added) == 4 and all(p.id.startswith("unlabelled0:") for p in added)
+    assert any("dropped 1 unlabelled posts" in m for m in logged)
     teacher_tags, _ = predict_tags(from_pretrained(teacher_dir / "best"), new)
     assert [p.tags for p in added] == teacher_tags  # the file's all-O tags were ignored
 

@@ -12,7 +12,8 @@
 
 The training posts must carry the inputs the teacher reads (e.g. `data.visual_text.knowledge`);
 the student reads only what its own model section names. Unlabelled posts that repeat a dev or
-training post (same words) are dropped: dev posts never reach training, not even unlabelled.
+training post (same id or same words, as `data.extra_train` checks) are dropped: dev posts never
+reach training, not even unlabelled.
 """
 
 from __future__ import annotations
@@ -25,19 +26,25 @@ from typing import Any, Callable
 from mner.data.post import Post
 
 
-def load_unlabelled(sources: list[dict[str, Any]]) -> list[Post]:
+def load_unlabelled(sources: list[dict[str, Any]], held: list[Post]) -> tuple[list[Post], int]:
+    """The unlabelled posts of `sources`, and how many were dropped for repeating a `held` post."""
+    from mner.data.extra_train import held_keys
     from mner.data.loading import load_posts
 
+    held_ids, held_words = held_keys(held)
     posts: list[Post] = []
+    dropped = 0
     for k, source in enumerate(sources):
         if not isinstance(source, dict) or not source.get("path"):
             raise ValueError(f"distill.unlabelled[{k}] must be a mapping with a path (and optional format, "
                              "visual_text, images)")
         for post in load_posts(source["path"], source.get("format"), images_dir=source.get("images"),
                                visual_text=source.get("visual_text") or {}):
-            if post.tokens:  # an empty post has nothing to learn
+            if post.id in held_ids or tuple(post.tokens) in held_words:  # by id too: releases retokenise
+                dropped += 1
+            elif post.tokens:  # an empty post has nothing to learn
                 posts.append(dataclasses.replace(post, id=f"unlabelled{k}:{post.id}", tags=None, entities=[]))
-    return posts
+    return posts, dropped
 
 
 class TeacherNotReady(ValueError):
@@ -94,11 +101,9 @@ def prepare_distillation(config: dict[str, Any], train: list[Post], dev: list[Po
 
     dcfg = config["distill"]
     teacher_dirs = [ready_teacher_dir(t, log) for t in teacher_list(dcfg["teacher"])]
-    unlabelled = load_unlabelled(list(dcfg.get("unlabelled") or []))
-    seen = {tuple(p.tokens) for p in train + dev}
-    kept = [p for p in unlabelled if tuple(p.tokens) not in seen]
-    if len(kept) < len(unlabelled):
-        log(f"distill: dropped {len(unlabelled) - len(kept)} unlabelled posts that repeat a training or dev post")
+    kept, dropped = load_unlabelled(list(dcfg.get("unlabelled") or []), train + dev)
+    if dropped:
+        log(f"distill: dropped {dropped} unlabelled posts that repeat a training or dev post (its id or words)")
     if dcfg.get("max_unlabelled"):
         kept = kept[: int(dcfg["max_unlabelled"])]
     temperature = float(dcfg.get("temperature", 1.0))
