@@ -71,18 +71,13 @@ def load_extra_train(data_cfg: dict[str, Any], train: list[Post], dev: list[Post
     train_ids, train_words = held_keys(train)
     dev_ids, dev_words = held_keys(dev)
     extra: list[Post] = []
+    seen_ids: set[str] = set()  # the extra posts' ids so far: a later source repeating one is dropped
     for k, source in enumerate(source_list(data_cfg)):
         posts = load_posts(source["path"], source.get("format"), images_dir=source.get("images"),
                            type_map=source.get("type_map", data_cfg.get("type_map")),
                            visual_text=source.get("visual_text") or {},
                            regions_dir=regions.get("dir"), regions_top_k=regions.get("top_k"))
-        excluded_ids: set[str] = set()
-        excluded_words: set[tuple[str, ...]] = set()
-        for path in source.get("exclude") or []:
-            ids, words = held_keys(read_posts(path))
-            excluded_ids |= ids
-            excluded_words |= words
-        seen_ids = {p.id for p in extra}
+        excluded_ids, excluded_words = held_keys([p for path in source.get("exclude") or [] for p in read_posts(path)])
         counts = dict.fromkeys(("in train", "in dev", "in an exclude file", "given by an earlier source", "empty"), 0)
         for post in posts:
             words = tuple(post.tokens)
@@ -94,7 +89,7 @@ def load_extra_train(data_cfg: dict[str, Any], train: list[Post], dev: list[Post
                 counts["in an exclude file"] += 1
             elif post.id in train_ids or words in train_words:
                 counts["in train"] += 1
-            elif post.id in seen_ids:  # an earlier source already gave this post
+            elif post.id in seen_ids:
                 counts["given by an earlier source"] += 1
             else:
                 extra.append(dataclasses.replace(post, grounding_annotated=False))

@@ -40,9 +40,11 @@ def load_unlabelled(sources: list[dict[str, Any]], held: list[Post]) -> tuple[li
                              "visual_text, images)")
         for post in load_posts(source["path"], source.get("format"), images_dir=source.get("images"),
                                visual_text=source.get("visual_text") or {}):
+            if not post.tokens:  # an empty post has nothing to learn
+                continue
             if post.id in held_ids or tuple(post.tokens) in held_words:  # by id too: releases retokenise
                 dropped += 1
-            elif post.tokens:  # an empty post has nothing to learn
+            else:
                 posts.append(dataclasses.replace(post, id=f"unlabelled{k}:{post.id}", tags=None, entities=[]))
     return posts, dropped
 
