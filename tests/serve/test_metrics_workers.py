@@ -87,6 +87,12 @@ def test_metrics_aggregate_across_two_workers(tiny_bert_dir, tmp_path):
                 if sum(1 for v in per_worker.values() if v > 0) >= 2:
                     break
         assert sum(1 for v in per_worker.values() if v > 0) == 2, per_worker  # both workers answered requests
+        # a worker counts a request once its response is sent (ObserveRequests' `finally`), which can be
+        # a moment after the client has read it: wait for the last counts to land, then require all of them
+        settle = time.monotonic() + 10
+        while sum(per_worker.values()) < sent and time.monotonic() < settle:
+            time.sleep(0.05)
+            per_worker = predict_counts_per_worker(folder)
         assert sum(per_worker.values()) == sent
 
         # every /metrics answer, from either worker (a new connection each), counts all of them
