@@ -103,6 +103,39 @@ def test_targets_are_cached_and_reused(tmp_path, teacher_dir, monkeypatch):
     assert any("unreadable cache" in m for m in logged)
 
 
+def test_seeds_asking_at_once_run_the_teacher_once(tmp_path, teacher_dir, monkeypatch):
+    """Three grid seeds start together: one computes the targets, the others wait and read its file."""
+    import threading
+    import time
+
+    import mner.distill.targets as targets_module
+
+    teacher = from_pretrained(teacher_dir / "best")
+    posts = make_posts(3)
+    real_compute, calls = targets_module.compute_targets, []
+
+    def slow_compute(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.3)  # long enough that an unlocked second caller would start its own run
+        return real_compute(*args, **kwargs)
+
+    monkeypatch.setattr(targets_module, "compute_targets", slow_compute)
+    results = [None] * 3
+
+    def ask(i):
+        results[i] = cached_targets(teacher, teacher_dir / "best", posts, 1.0, tmp_path, log=lambda *_: None,
+                                    progress_bar=False)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    key = post_key(posts[0])
+    assert all(torch.allclose(r.posteriors[key], results[0].posteriors[key]) for r in results)
+
+
 def test_student_labels_must_cover_the_teachers(teacher_dir):
     teacher = from_pretrained(teacher_dir / "best")
     targets = compute_targets(teacher, make_posts(2), progress_bar=False)

@@ -7,6 +7,7 @@ another seed or a resumed run reads the file instead of running the teacher agai
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -122,14 +123,20 @@ def load_targets(path: Path) -> TeacherTargets:
 def cached_targets(teacher: Any, teacher_dir: Path, posts: list[Post], temperature: float, cache_dir: Path,
                    log: Any = print, progress_bar: bool = True) -> TeacherTargets:
     path = Path(cache_dir) / f"teacher-{targets_digest(teacher_dir, posts, temperature)}.safetensors"
-    if path.exists():
-        try:
-            targets = load_targets(path)
-            log(f"teacher targets read from {path}")
-            return targets
-        except Exception as err:  # a damaged cache file costs a recomputation, never a wrong target
-            log(f"{path}: unreadable cache ({err}); computing the teacher's targets again")
-    log(f"computing the teacher's targets over {len(posts)} posts (cached in {path})")
-    targets = compute_targets(teacher, posts, temperature, progress_bar=progress_bar)
-    save_targets(targets, path)
+    # Why a lock: the seeds of a grid (`mner experiment --jobs N`) ask for the same targets at once.
+    # Unlocked, each ran the teacher over every post (three seeds: three times the work, side by side);
+    # under the lock the first computes and the others wait, then read its file.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            try:
+                targets = load_targets(path)
+                log(f"teacher targets read from {path}")
+                return targets
+            except Exception as err:  # a damaged cache file costs a recomputation, never a wrong target
+                log(f"{path}: unreadable cache ({err}); computing the teacher's targets again")
+        log(f"computing the teacher's targets over {len(posts)} posts (cached in {path})")
+        targets = compute_targets(teacher, posts, temperature, progress_bar=progress_bar)
+        save_targets(targets, path)
     return targets
