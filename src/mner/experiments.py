@@ -52,6 +52,7 @@ from mner.checkpoint import atomic_write_text
 from mner.config import config_differences, config_digest, load_config
 from mner.crash_points import crash_point
 from mner.distill.prepare import TeacherNotReady, teacher_list
+from mner.file_lock import exclusive_lock
 from mner.metrics import format_mean_std, mean_std
 
 
@@ -106,8 +107,7 @@ class Ledger:
         # several `mner experiment` processes may share one ledger: take a lock, re-read the
         # file (what is on disk is current, this process's copy may be stale), add this
         # entry, write atomically
-        with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with exclusive_lock(self.path.with_name(self.path.name + ".lock")):
             if self.path.exists():
                 self.runs = json.loads(self.path.read_text(encoding="utf-8"))["runs"]
             self.runs[key] = entry

@@ -7,7 +7,6 @@ another seed or a resumed run reads the file instead of running the teacher agai
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ from safetensors.torch import save_file
 
 from mner.data.post import Post
 from mner.evaluation import inference_order
+from mner.file_lock import exclusive_lock
 
 
 def post_key(post: Post) -> str:
@@ -127,8 +127,7 @@ def cached_targets(teacher: Any, teacher_dir: Path, posts: list[Post], temperatu
     # Unlocked, each ran the teacher over every post (three seeds: three times the work, side by side);
     # under the lock the first computes and the others wait, then read its file.
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive_lock(path.with_name(f".{path.name}.lock")):
         if path.exists():
             try:
                 targets = load_targets(path)

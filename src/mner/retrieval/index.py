@@ -15,7 +15,6 @@ No pickle: faiss's own index file, JSON lines, safetensors.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import time
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from mner.data.post import Post
+from mner.file_lock import exclusive_lock
 from mner.retrieval.embed import SentenceEmbedder, key_text
 from mner.retrieval.image_embed import IMAGE_KEY, ImageEmbedder, with_image
 
@@ -273,8 +273,7 @@ def cached_index(posts: list[Post], directory: str | Path, key: str = "text", en
     # Unlocked, two of them built it at once and swapped it in turn, and a third could read it
     # between the two renames of a swap. Under the lock the first builds and the others wait and reuse.
     directory.parent.mkdir(parents=True, exist_ok=True)
-    with open(directory.with_name(f".{directory.name}.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive_lock(directory.with_name(f".{directory.name}.lock")):
         if meta_path.exists():
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             if meta.get("digest") == digest and meta.get("kind") == kind and meta.get("centred") == centred:
