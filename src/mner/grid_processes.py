@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from mner.experiments import finished_cells, load_grid
+from mner.experiments import finished_cells, load_grid, variant_seeds
 
 
 def unfinished_runs(grid: dict[str, Any], seeds: list[int] | None, variants: list[str] | None) -> int:
     """How many of the selected (variant, seed) runs have no finished result yet."""
     done = finished_cells(grid)
-    return sum((variant, seed) not in done for variant in grid["variants"] for seed in grid["seeds"]
+    return sum((variant, seed) not in done for variant in grid["variants"] for seed in variant_seeds(grid, variant)
                if (not variants or variant in variants) and (not seeds or seed in seeds))
 
 

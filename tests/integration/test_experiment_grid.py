@@ -334,3 +334,30 @@ def test_a_distill_section_without_a_teacher_is_a_plain_run(tmp_path, tiny_bert_
     result = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "grid" / "plain" / "seed-1" / "summary.json").exists()
+
+
+def test_a_variant_with_its_own_seeds_runs_them_and_only_it_does(tmp_path, tiny_bert_dir, monkeypatch):
+    from mner.experiments import load_grid
+    from mner.grid_processes import unfinished_runs
+
+    _write_base(tmp_path, tiny_bert_dir)
+    grid = {"base": "base.yaml", "output_dir": str(tmp_path / "grid"), "seeds": [1, 2],
+            "variant_seeds": {"b": [1, 2, 3, 4]}, "variants": {"a": [], "b": []}}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    assert unfinished_runs(load_grid(tmp_path / "grid.yaml"), None, None) == 6
+    import mner.training.run as run_module
+
+    trained: list[str] = []
+    monkeypatch.setattr(run_module, "train_run", _recording_training(trained))
+    result = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--seed", "3", "--seed", "4"])
+    assert result.exit_code == 0, result.output
+    assert sorted(Path(d).relative_to(tmp_path / "grid").as_posix() for d in trained) == ["b/seed-3", "b/seed-4"]
+
+
+def test_variant_seeds_naming_an_unknown_variant_or_no_integers_is_refused(tmp_path, tiny_bert_dir):
+    _write_base(tmp_path, tiny_bert_dir)
+    for bad, says in (({"c": [1]}, "does not have"), ({"a": []}, "non-empty list"), ({"a": "1,2"}, "non-empty list")):
+        grid = {"base": "base.yaml", "seeds": [1], "variant_seeds": bad, "variants": {"a": []}}
+        (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+        result = CliRunner().invoke(app, ["experiment", str(tmp_path / "grid.yaml"), "--report-only"])
+        assert result.exit_code != 0 and says in result.output and "grid.yaml" in result.output, result.output
