@@ -108,9 +108,11 @@ PROTOCOLS = ("standard", "rgcn")
 
 
 def evaluate(model: Any, posts: list[Post], batch_size: int = 64, precision: str = "fp32",
-             protocol: str = "standard") -> dict[str, Any]:
+             protocol: str = "standard", seen: set[tuple[str, str]] | None = None) -> dict[str, Any]:
     """Scores of `model` on the labelled `posts`; `protocol="rgcn"` adds `rgcn_protocol`, the
-    per-batch-averaged F1 of R-GCN's released code (`mner.metrics.rgcn`), beside the micro F1."""
+    per-batch-averaged F1 of R-GCN's released code (`mner.metrics.rgcn`), beside the micro F1.
+    `seen` (the training set's `mner.metrics.seen.entity_names`) adds `seen_unseen`: the scores of
+    the entities training has seen and of those it has not."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
     labelled = [p for p in posts if p.tags is not None]
@@ -129,4 +131,9 @@ def evaluate(model: Any, posts: list[Post], batch_size: int = 64, precision: str
 
         pieces = [subword_counts(model, p.tokens) if hasattr(model, "text_encoder") else None for p in labelled]
         scores["rgcn_protocol"] = rgcn_protocol_scores(gold, pred, [c or [1] * len(g) for c, g in zip(pieces, gold)])
+    if seen is not None:
+        from mner.data.tags import bio_to_spans
+        from mner.metrics.seen import seen_unseen_scores
+
+        scores["seen_unseen"] = seen_unseen_scores(labelled, [bio_to_spans(t) for t in pred], seen)
     return scores

@@ -121,3 +121,17 @@ def test_bf16_precision_gives_the_fp32_entities(trained_run):
                                                                                        ("Paris", "LOC")]
     bad = CliRunner().invoke(app, [*args, "--precision", "fp8"])
     assert bad.exit_code == 1 and "unknown precision 'fp8'" in bad.output
+
+
+def test_evaluate_splits_seen_and_unseen_entities(trained_run, tmp_path):
+    args = ["evaluate", str(trained_run / "run"), "--data", str(trained_run / "dev.jsonl"), "--json"]
+    result = CliRunner().invoke(app, args + ["--seen-from", str(trained_run / "train.jsonl")])
+    assert result.exit_code == 0, result.output
+    split = json.loads(result.output)["seen_unseen"]
+    assert split["seen"]["share"] == 100.0 and split["seen"]["f1"] == pytest.approx(100.0)  # dev is part of train
+    other = tmp_path / "other.jsonl"
+    write_posts(make_posts(1, prefix="o")[:1], other)  # Alice Smith / Paris only
+    split = json.loads(CliRunner().invoke(app, args + ["--seen-from", str(other)]).output)["seen_unseen"]
+    assert split["seen"]["n_gold"] == 2 and split["unseen"]["n_gold"] == split["unseen"]["tp"] > 0
+    table = CliRunner().invoke(app, args[:-1] + ["--seen-from", str(other)])
+    assert "unseen in training" in table.output

@@ -62,6 +62,20 @@ def test_index_knn_sweeps_and_writes_a_model(files):
     assert bad.exit_code == 1 and "comma-separated" in bad.output
 
 
+def test_index_knn_datastore_reads_every_train_file(files):
+    from safetensors.numpy import load_file
+
+    write_posts(make_posts(4, prefix="x"), files / "more_train.jsonl")  # labelled posts the tagger never saw
+    args = ["index", "knn", str(files / "model"), "--train", str(files / "train.jsonl"), "--train",
+            str(files / "more_train.jsonl"), "--weight", "0.5"]
+    result = CliRunner().invoke(app, [*args, "--to", str(files / "knn-two")])
+    assert result.exit_code == 0, result.output
+    words = sum(len(p.tokens) for p in make_posts(8) + make_posts(4))
+    assert len(load_file(str(files / "knn-two" / "knn" / "datastore.safetensors"))["labels"]) == words
+    leak = CliRunner().invoke(app, [*args, "--train", str(files / "valid.jsonl"), "--to", str(files / "knn-leak")])
+    assert leak.exit_code == 1 and "dev/test split" in leak.output and not (files / "knn-leak").exists()
+
+
 def test_evaluate_rgcn_protocol_beside_micro_f1(files):
     result = CliRunner().invoke(app, ["evaluate", str(files / "knn"), "--data", str(files / "valid.jsonl"),
                                       "--protocol", "rgcn", "--json"])

@@ -85,12 +85,14 @@ def _numbers(text: str, kind: type) -> list:
 @index_app.command("knn")
 def knn(
     run_dir: Path = typer.Argument(..., help="A trained model: run folder or model directory."),
-    train: Path = typer.Option(..., "--train", help="Its labelled training posts (the datastore)."),
+    train: list[Path] = typer.Option(..., "--train", help="Labelled posts for the datastore: its training posts, "
+                                     "or others it was not trained on (repeat the flag for several files)."),
     to: Path = typer.Option(..., "--to", help="Where the copy with kNN tagging goes (a new directory)."),
     dev: Optional[Path] = typer.Option(None, "--dev", help="Dev posts: tune k / temperature / weight on them."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Input format (default: auto-detect)."),
     captions: Optional[Path] = typer.Option(None, "--captions", help="Caption file (train and dev images)."),
-    knowledge: Optional[Path] = typer.Option(None, "--knowledge", help="Knowledge file of the training posts."),
+    knowledge: Optional[list[Path]] = typer.Option(None, "--knowledge", help="Knowledge file of the --train posts "
+                                                   "(repeatable: read as one table)."),
     dev_knowledge: Optional[Path] = typer.Option(None, "--dev-knowledge", help="Knowledge file of the dev posts."),
     k: str = typer.Option("8", "--k", help="Neighbours (comma list to sweep on --dev)."),
     temperature: str = typer.Option("0.1", "--temperature", help="Softmax temperature on cosine (comma list)."),
@@ -107,8 +109,10 @@ def knn(
     from mner.retrieval.knn_sweep import make_knn_model
 
     try:
-        check_bank_source(train)
-        train_posts = load_posts(train, fmt, visual_text={"caption": captions, "knowledge": knowledge})
+        train_posts = []
+        for path in train:
+            check_bank_source(path)
+            train_posts += load_posts(path, fmt, visual_text={"caption": captions, "knowledge": knowledge or None})
         dev_posts = load_posts(dev, fmt, visual_text={"caption": captions, "knowledge": dev_knowledge}) if dev else None
         with tqdm(total=len(train_posts), desc="datastore", unit="post", disable=as_json) as bar:
             result = make_knn_model(run_dir, train_posts, to, dev_posts, _numbers(k, int), _numbers(temperature, float),

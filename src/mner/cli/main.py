@@ -70,12 +70,15 @@ def evaluate(
     ablate: Optional[str] = typer.Option(None, "--ablate", help="zero-image | shuffle-image | no-visual-text"),
     precision: str = PRECISION_OPTION,
     protocol: str = typer.Option("standard", "--protocol", help="standard | rgcn (adds R-GCN's per-batch F1)."),
+    seen_from: Optional[list[Path]] = typer.Option(None, "--seen-from", help="Training posts: also score the "
+                                                   "entities seen in them and the unseen ones apart (repeatable)."),
 ) -> None:
     """Entity-level P/R/F1 (micro, per type) and token-level macro F1 on a labelled file."""
     from mner.data.loading import load_posts
     from mner.evaluation import evaluate as evaluate_posts
     from mner.export import load_tagger
     from mner.metrics import EntityScores
+    from mner.metrics.seen import entity_names_of_files
 
     show_calibration_progress()
     try:
@@ -86,7 +89,8 @@ def evaluate(
             from mner.ablations import ablate as ablate_posts
 
             posts = ablate_posts(posts, ablate)
-        scores = evaluate_posts(tagger.model, posts, batch_size, tagger.precision, protocol)
+        seen = entity_names_of_files(seen_from) if seen_from else None
+        scores = evaluate_posts(tagger.model, posts, batch_size, tagger.precision, protocol, seen)
         if ablate:
             scores["ablation"] = ablate
         scores["precision_choice"] = tagger.precision_choice.precision  # "precision" is the entity score
@@ -106,6 +110,10 @@ def evaluate(
         r = scores["rgcn_protocol"]
         typer.echo(f"R-GCN protocol F1 {r['f1']:.2f} (mean over {r['batches']} batches of 64, "
                    f"{r['posts_dropped']} posts dropped) vs micro F1 {scores['f1']:.2f}")
+    if "seen_unseen" in scores:
+        from mner.metrics.seen import format_seen_unseen
+
+        typer.echo("\n" + format_seen_unseen(scores["seen_unseen"]))
     typer.echo(f"precision {tagger.precision_choice.describe()}")
 
 

@@ -20,11 +20,14 @@ def score(
     top_n: int = typer.Option(16, "--top-n", help="Candidates per post under hindex."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Gold format (default: auto-detect)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    seen_from: Optional[list[Path]] = typer.Option(None, "--seen-from", help="Training posts: also score the "
+                                                   "entities seen in them and the unseen ones apart (repeatable)."),
 ) -> None:
     """GMNER / MNER / EEG micro P/R/F1 of a predictions file against gold (docs/grounding.md)."""
     from mner.data.loading import load_posts
     from mner.grounding.scoring import score_predictions
     from mner.metrics.grounding import format_grounded
+    from mner.metrics.seen import entity_names_of_files, format_seen_unseen, seen_unseen_of_file
 
     def fail(message: str) -> None:
         typer.echo(f"error: {message}", err=True)
@@ -35,6 +38,8 @@ def score(
     try:
         posts = load_posts(gold, fmt, regions_dir=candidates, regions_top_k=top_n if candidates else None)
         scores = score_predictions(posts, predictions, task, protocol, top_n)
+        if seen_from:
+            scores["seen_unseen"] = seen_unseen_of_file(posts, predictions, entity_names_of_files(seen_from))
     except (FileNotFoundError, ValueError) as err:
         fail(str(err))
     if as_json:
@@ -45,3 +50,5 @@ def score(
                    f"(tp {s['tp']} fp {s['fp']} fn {s['fn']})")
     else:
         typer.echo(format_grounded(scores))
+    if "seen_unseen" in scores and not as_json:
+        typer.echo(format_seen_unseen(scores["seen_unseen"]))
