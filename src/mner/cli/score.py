@@ -27,7 +27,7 @@ def score(
     from mner.data.loading import load_posts
     from mner.grounding.scoring import score_predictions
     from mner.metrics.grounding import format_grounded
-    from mner.metrics.seen import entity_names_of_files, format_seen_unseen, seen_unseen_of_file
+    from mner.metrics.seen import entity_names_of_files, format_seen_unseen
 
     def fail(message: str) -> None:
         typer.echo(f"error: {message}", err=True)
@@ -37,9 +37,8 @@ def score(
         fail("--protocol hindex compares candidates, not boxes: give --candidates DIR (the posts' proposals)")
     try:
         posts = load_posts(gold, fmt, regions_dir=candidates, regions_top_k=top_n if candidates else None)
-        scores = score_predictions(posts, predictions, task, protocol, top_n)
-        if seen_from:
-            scores["seen_unseen"] = seen_unseen_of_file(posts, predictions, entity_names_of_files(seen_from))
+        seen = entity_names_of_files(seen_from) if seen_from else None
+        scores = score_predictions(posts, predictions, task, protocol, top_n, seen)
     except (FileNotFoundError, ValueError) as err:
         fail(str(err))
     if as_json:

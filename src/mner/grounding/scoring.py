@@ -104,13 +104,20 @@ def grounded_predictions(posts: list[Post], tags: list[list[str]],
 
 
 def score_predictions(gold: list[Post], predictions_path: str | PathLike[str], task: str = "gmner",
-                      protocol: str = "direct", top_n: int = 16) -> dict[str, Any]:
-    """Scores of a predictions file; `task="mner"` keeps only span + type."""
+                      protocol: str = "direct", top_n: int = 16,
+                      seen: set[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """Scores of a predictions file; `task="mner"` keeps only span + type. `seen` (the training set's
+    `mner.metrics.seen.entity_names`) adds `seen_unseen`, span + type split by seen and unseen entities."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose from {TASKS}")
     predictions = read_predictions(predictions_path)
     check_offsets(gold, predictions, Path(predictions_path))
     scores = grounded_scores(gold, predictions, protocol, top_n)
     if task == "mner":
-        return {"protocol": protocol, "mner": scores["mner"]}
+        scores = {"protocol": protocol, "mner": scores["mner"]}
+    if seen is not None:
+        from mner.metrics.seen import seen_unseen_scores
+
+        scores["seen_unseen"] = seen_unseen_scores(
+            gold, [[(e.start, e.end, e.type) for e in predictions.get(p.id, [])] for p in gold], seen)
     return scores

@@ -20,7 +20,7 @@ from typing import Any
 
 from mner.data.post import Post
 from mner.data.tags import bio_to_spans
-from mner.metrics.entities import _f1, _percent
+from mner.metrics.entities import SpanLike, span_scores
 
 PARTS = ("seen", "unseen")
 
@@ -52,35 +52,22 @@ def entity_names_of_files(paths: Iterable[str | PathLike[str]]) -> set[EntityNam
 def seen_unseen_scores(gold_posts: Sequence[Post], pred_spans: Sequence[Iterable[tuple[int, int, str]]],
                        seen: set[EntityName]) -> dict[str, dict[str, Any]]:
     """Micro P/R/F1 (percent) of the seen and the unseen entities, given each post's predicted
-    `(start, end, type)` spans; `share` is each part's share of the gold entities (percent)."""
+    `(start, end, type)` spans; `share` is each part's share of the gold entities (percent). Each
+    part is scored by `span_scores`, the evaluator every other F1 comes from."""
     if len(gold_posts) != len(pred_spans):
         raise ValueError(f"{len(gold_posts)} gold posts but {len(pred_spans)} predicted posts")
-    counts = {part: {"tp": 0, "n_pred": 0, "n_gold": 0} for part in PARTS}
+    gold_parts: dict[str, list[set[SpanLike]]] = {part: [] for part in PARTS}
+    pred_parts: dict[str, list[set[SpanLike]]] = {part: [] for part in PARTS}
     for post, spans in zip(gold_posts, pred_spans):
-        gold = set(bio_to_spans(post.tags or []))
-        pred = {(int(s), int(e), str(t)) for s, e, t in spans}
-        for key, spans in (("n_gold", gold), ("n_pred", pred), ("tp", gold & pred)):
-            for s, e, t in spans:
-                counts[_part(post.tokens, s, e, t, seen)][key] += 1
-    total_gold = sum(c["n_gold"] for c in counts.values())
-    out: dict[str, dict[str, Any]] = {}
-    for part, c in counts.items():
-        p, r = _percent(c["tp"], c["n_pred"]), _percent(c["tp"], c["n_gold"])
-        out[part] = {"precision": p, "recall": r, "f1": _f1(p, r), **c, "share": _percent(c["n_gold"], total_gold)}
-    return out
-
-
-def seen_unseen_of_file(gold_posts: Sequence[Post], predictions_path: str | PathLike[str],
-                        seen: set[EntityName]) -> dict[str, dict[str, Any]]:
-    """`seen_unseen_scores` of a predictions JSONL (`mner score`'s format; span and type only; posts
-    it leaves out predicted nothing, as in `mner.grounding.scoring.score_predictions`, which also
-    refuses ids that are not in the gold data)."""
-    from mner.grounding.scoring import check_offsets, read_predictions
-
-    predictions = read_predictions(predictions_path)
-    check_offsets(list(gold_posts), predictions, predictions_path)
-    return seen_unseen_scores(gold_posts, [[(e.start, e.end, e.type) for e in predictions.get(p.id, [])]
-                                           for p in gold_posts], seen)
+        for parts, post_spans in ((gold_parts, bio_to_spans(post.tags or [])),
+                                  (pred_parts, [(int(s), int(e), str(t)) for s, e, t in spans])):
+            for part in PARTS:
+                parts[part].append({x for x in post_spans if _part(post.tokens, *x, seen) == part})
+    scores = {part: span_scores(gold_parts[part], pred_parts[part]) for part in PARTS}
+    total_gold = sum(x.n_gold for x in scores.values())
+    return {part: {"precision": x.precision, "recall": x.recall, "f1": x.f1, "tp": x.tp, "n_pred": x.n_pred,
+                   "n_gold": x.n_gold, "share": 100.0 * x.n_gold / total_gold if total_gold else 0.0}
+            for part, x in scores.items()}
 
 
 def _part(tokens: Sequence[str], start: int, end: int, entity_type: str, seen: set[EntityName]) -> str:
